@@ -1,0 +1,30 @@
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test bench lint clean
+
+$(BIN)/cibot: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(BIN)/cibot
+
+## make demo: install, load the example initiative into SQLite, open the console as a backbone member
+demo: $(BIN)/cibot
+	$(BIN)/cibot load examples/initiative.yaml
+	$(BIN)/cibot shell --as maria
+
+## make test: install with the dev extras and run the whole test suite
+test: $(BIN)/cibot
+	$(BIN)/pytest -q
+
+## make bench: print the speed figures the issues ask for
+bench: $(BIN)/cibot
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lint: $(BIN)/cibot
+	$(BIN)/ruff check bot storage tests bench
+
+clean:
+	rm -rf $(VENV) data

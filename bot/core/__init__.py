@@ -1,0 +1,1 @@
+"""The platform-neutral heart of cibot: commands, identity, replies, forms and rendering."""

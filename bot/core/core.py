@@ -1,0 +1,149 @@
+"""The one entry point adapters call: commands, interactions, home pages, completions.
+
+Each call opens a database session in a worker thread (so the event loop that
+serves Slack and Discord never waits on the database), resolves who is asking,
+checks access, runs the flow's handler and commits. User mistakes come back as
+private replies; bugs are logged and answered with an apology and a reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy.engine import Engine
+
+from bot.core.args import parse_args
+from bot.core.clock import Clock, SystemClock
+from bot.core.context import Context, Origin, registration_hint, unbound_hint
+from bot.core.errors import NotAllowed, NotRegistered, UserError
+from bot.core.identity import resolve
+from bot.core.messages import FormErrors, Home, Reply
+from bot.core.registry import Access, Registry
+from bot.core.render import dialect
+from bot.core.router import match
+from storage.db import session_scope
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Core:
+    """cibot's core, composed from a database engine, the flows' registry and a clock."""
+
+    def __init__(self, engine: Engine, registry: Registry, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.clock = clock or SystemClock()
+
+    async def command(self, origin: Origin, text: str) -> Reply:
+        """Run the `/ci` command in `text` (without the leading ``/ci``) for `origin`."""
+        return await asyncio.to_thread(self.command_sync, origin, text)
+
+    async def interact(
+        self, origin: Origin, action: str, value: str = "", fields: dict[str, str] | None = None
+    ) -> Reply | FormErrors:
+        """Handle a button click or a form submission with action id `action`."""
+        return await asyncio.to_thread(self.interact_sync, origin, action, value, fields or {})
+
+    async def home(self, origin: Origin) -> Home:
+        """The caller's home page: every registered section that has something for them."""
+        return await asyncio.to_thread(self.home_sync, origin)
+
+    async def complete(self, origin: Origin, kind: str, prefix: str) -> list[str]:
+        """Up to 25 completions of `prefix` for an option of `kind` (``term``, ``group``, ...)."""
+        return await asyncio.to_thread(self.complete_sync, origin, kind, prefix)
+
+    def command_sync(self, origin: Origin, text: str) -> Reply:
+        """The blocking body of `command`, for the console and for tests."""
+        def run(ctx: Context) -> Reply:
+            command, rest = match(self.registry, text)
+            _check_access(ctx, command.access)
+            return command.handler(ctx, parse_args(rest, command.options))
+        return self._guarded(origin, run)
+
+    def interact_sync(
+        self, origin: Origin, action: str, value: str, fields: dict[str, str]
+    ) -> Reply | FormErrors:
+        """The blocking body of `interact`."""
+        def run(ctx: Context) -> Reply | FormErrors:
+            handler = self.registry.actions.get(action)
+            if handler is None:
+                raise UserError("That button or form is no longer supported. Run the command again.")
+            _check_access(ctx, handler.access)
+            return handler.handler(ctx, value, fields)
+        return self._guarded(origin, run)
+
+    def home_sync(self, origin: Origin) -> Home:
+        """The blocking body of `home`."""
+        def run(ctx: Context) -> Home:
+            title = ctx.initiative.name if ctx.initiative else "cibot"
+            if ctx.member is None:
+                return Home(title, [Reply(title="Welcome", sections=[ctx.markup.escape(registration_hint(origin))])])
+            replies = [reply for section in self.registry.home_sections for reply in section(ctx)]
+            return Home(title, replies)
+        result = self._guarded(origin, run)
+        return result if isinstance(result, Home) else Home("cibot", [result])
+
+    def complete_sync(self, origin: Origin, kind: str, prefix: str) -> list[str]:
+        """The blocking body of `complete`."""
+        completer = self.registry.completers.get(kind)
+        if completer is None:
+            return []
+        with session_scope(self.engine) as session:
+            ctx = self._context(session, origin)
+            if ctx.initiative is None:
+                return []
+            return completer(ctx, prefix)[:25]
+
+    def _context(self, session, origin: Origin) -> Context:  # type: ignore[no-untyped-def]
+        who = resolve(session, origin)
+        return Context(
+            session=session,
+            origin=origin,
+            markup=dialect(origin.platform),
+            now=self.clock.now(),
+            initiative=who.initiative,
+            member=who.member,
+            group=who.group,
+            groups=who.groups,
+        )
+
+    def _guarded(self, origin: Origin, run: Callable[[Context], T]) -> T | Reply:
+        try:
+            with session_scope(self.engine) as session:
+                return run(self._context(session, origin))
+        except UserError as exc:
+            return error_reply(exc, origin)
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            log.exception("unhandled error (ref %s) for %s", ref, origin)
+            return Reply(
+                title="Something went wrong on our side",
+                sections=[f"Nothing was changed. Please try again; if it keeps happening, "
+                          f"tell your backbone team and quote reference {ref}."],
+                ephemeral=True,
+            )
+
+
+def _check_access(ctx: Context, access: Access) -> None:
+    if access == Access.ANYONE:
+        if ctx.initiative is None:
+            raise NotRegistered(unbound_hint(ctx.origin) if ctx.origin.channel_id else registration_hint(ctx.origin))
+        return
+    if ctx.member is None:
+        raise NotRegistered(registration_hint(ctx.origin))
+    if access == Access.BACKBONE and not ctx.is_backbone():
+        raise NotAllowed("Only backbone staff can do that. Ask your backbone team if it needs doing.")
+
+
+def error_reply(error: UserError, origin: Origin) -> Reply:
+    """A private reply explaining `error` and, when known, how to write the command."""
+    markup = dialect(origin.platform)
+    sections = [markup.escape(error.message)]
+    if error.usage:
+        sections.append(markup.escape(error.usage))
+    return Reply(sections=sections, ephemeral=True)

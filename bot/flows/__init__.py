@@ -1,0 +1,1 @@
+"""Feature flows. Each module exposes `register(registry)`; none imports a platform SDK."""

@@ -1,0 +1,41 @@
+"""`/ci help`: every command, or one command in depth, generated from the registry."""
+
+from __future__ import annotations
+
+from bot.core.args import Args
+from bot.core.context import Context
+from bot.core.messages import Field, Reply
+from bot.core.registry import Access, Registry
+from bot.core.router import help_topics
+
+_ACCESS_NOTE = {Access.BACKBONE: " (backbone staff)", Access.ANYONE: "", Access.MEMBER: ""}
+
+
+def register(registry: Registry) -> None:
+    """Add `/ci help`."""
+
+    def show_help(ctx: Context, args: Args) -> Reply:
+        topic = args.joined()
+        commands = help_topics(registry, topic)
+        m = ctx.markup
+        if topic and len(commands) <= 8:
+            return Reply(
+                title=f"/ci {topic.lower()}",
+                fields=[Field(f"/ci {c.name}{_ACCESS_NOTE[c.access]}",
+                              m.render("help_command.j2", command=c), inline=False)
+                        for c in commands],
+                ephemeral=True,
+            )
+        lines = [m.render("help_line.j2", command=c, note=_ACCESS_NOTE[c.access]) for c in commands]
+        return Reply(
+            title="cibot commands",
+            sections=["\n".join(lines)],
+            context="Type /ci help COMMAND for details, e.g. /ci help glossary.",
+            ephemeral=True,
+        )
+
+    registry.command(
+        "help", show_help, access=Access.ANYONE,
+        summary="List every command, or explain one.",
+        usage="/ci help [COMMAND]",
+    )

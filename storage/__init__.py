@@ -1,0 +1,1 @@
+"""Persistence for cibot: SQLModel tables, sessions and Alembic migrations."""
