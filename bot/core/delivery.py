@@ -42,12 +42,17 @@ class DeliveryFailed(Exception):
 class Sender(Protocol):
     """Sends a rendered Reply to one platform and returns the platform's message id.
 
+    `key` is the outbox dedupe key; the sender attaches it to the message (Slack
+    message metadata, Discord nonce) so that `find` can tell, after a crash between
+    sending and recording, whether the platform already has the message.
     Raises `RateLimited` when the platform answers 429 and `DeliveryFailed` when
     retrying cannot help; any other exception is treated as transient.
     """
 
     platform: str
 
-    async def send(self, target: Target, reply: Reply) -> str: ...
+    async def send(self, target: Target, reply: Reply, *, key: str) -> str: ...
+
+    async def find(self, target: Target, key: str) -> str | None: ...
 
     async def update(self, target: Target, message_id: str, reply: Reply) -> None: ...
