@@ -1,0 +1,126 @@
+"""The local console: type `/ci ...`, read replies as terminal text, pick buttons by number.
+
+Interactive on a terminal; when stdin is a pipe it reads one line at a time, so a
+session can be scripted. Forms become prompts, one field per line.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from bot.core.context import Origin
+from bot.core.core import Core
+from bot.core.messages import Button, Form, FormErrors, Reply
+
+PROMPT = "ci> "
+WIDTH = 72
+
+
+def format_reply(reply: Reply) -> str:
+    """`reply` as terminal text; buttons become numbered choices."""
+    lines: list[str] = []
+    if reply.title:
+        lines += [reply.title, "=" * min(len(reply.title), WIDTH)]
+    for section in reply.sections:
+        lines += [section, ""]
+    for f in reply.fields:
+        lines.append(f"{f.label}: {f.value}")
+    if reply.fields:
+        lines.append("")
+    if reply.context:
+        lines += [f"({reply.context})", ""]
+    for number, button in enumerate(reply.buttons, start=1):
+        lines.append(f"  [{number}] {button.label}")
+    if reply.ephemeral and not reply.buttons:
+        lines.append("(only you can see this)")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+class ConsoleSession:
+    """One person's conversation with the bot in a terminal or a script."""
+
+    def __init__(
+        self,
+        core: Core,
+        origin: Origin,
+        *,
+        read: Callable[[str], str | None],
+        out: TextIO,
+        charts: Path = Path("data/charts"),
+    ) -> None:
+        self.core = core
+        self.origin = origin
+        self.read = read
+        self.out = out
+        self.charts = charts
+        self.buttons: list[Button] = []
+
+    def run(self) -> None:
+        """Read and answer lines until end of input or `quit`."""
+        self.out.write("cibot console. Type /ci help for commands, a number to press a button, quit to leave.\n")
+        while (line := self.read(PROMPT)) is not None:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line in {"quit", "exit"}:
+                break
+            self.handle(line)
+
+    def handle(self, line: str) -> None:
+        """Answer one typed line: a command or the number of a button."""
+        if line.isdigit() and self.buttons:
+            index = int(line) - 1
+            if not 0 <= index < len(self.buttons):
+                self.out.write(f"Pick a number from 1 to {len(self.buttons)}.\n")
+                return
+            button = self.buttons[index]
+            self.show(self.core.interact_sync(self.origin, button.action, button.value, {}))
+            return
+        command = line.removeprefix("/ci").strip() if line.startswith("/ci") else line
+        self.show(self.core.command_sync(self.origin, command))
+
+    def show(self, reply: Reply | FormErrors) -> None:
+        """Print `reply`, save its image, and fill in its form if it has one."""
+        if isinstance(reply, FormErrors):
+            for name, message in reply.errors.items():
+                self.out.write(f"{name}: {message}\n")
+            return
+        self.buttons = list(reply.buttons)
+        if reply.title or reply.sections or reply.fields:
+            self.out.write(format_reply(reply))
+        if reply.image is not None:
+            self.charts.mkdir(parents=True, exist_ok=True)
+            path = self.charts / f"{int(time.time() * 1000)}-{reply.image.filename}"
+            path.write_bytes(reply.image.data)
+            self.out.write(f"Chart saved to {path} ({reply.image.alt})\n")
+        if reply.form is not None:
+            self.fill(reply.form)
+
+    def fill(self, form: Form) -> None:
+        """Prompt for each field of `form`, submit, and re-prompt fields with errors."""
+        self.out.write(f"{form.title} (empty line on a required field cancels)\n")
+        values = {f.name: f.initial for f in form.fields}
+        pending = list(form.fields)
+        while pending:
+            for field in pending:
+                choices = f" [{'/'.join(v for v, _ in field.choices)}]" if field.choices else ""
+                default = f" ({field.initial})" if field.initial else ""
+                answer = self.read(f"{field.label}{choices}{default}: ")
+                if answer is None:
+                    self.out.write("Form cancelled.\n")
+                    return
+                values[field.name] = answer.strip() or field.initial
+                if field.required and not values[field.name]:
+                    self.out.write("Form cancelled.\n")
+                    return
+            result = self.core.interact_sync(self.origin, form.action, form.value, values)
+            if isinstance(result, FormErrors):
+                for name, message in result.errors.items():
+                    self.out.write(f"{name}: {message}\n")
+                pending = [f for f in form.fields if f.name in result.errors] or list(form.fields)
+                continue
+            self.show(result)
+            return
