@@ -1,0 +1,135 @@
+"""The Bolt app: `/ci`, button clicks, modal submissions and App Home, each translated to a core call.
+
+Every listener acknowledges Slack first and does the core call afterwards in a
+background task, so Slack always hears back within its 3-second deadline. The one
+exception is a modal submission, whose field errors must travel in the
+acknowledgement itself: the core gets `SUBMIT_BUDGET` seconds to answer, and if it
+is slower the modal closes and the answer is posted when it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack.background import Background
+from bot.adapters.slack.blocks import ACTION_PATTERN, action_name, home_view
+from bot.adapters.slack.modals import FormOrigin, form_values, form_view, modal_errors
+from bot.adapters.slack.post import Surface, show
+from bot.adapters.slack.settings import SlackSettings
+from bot.core.context import Origin
+from bot.core.core import Core
+from bot.core.messages import FormErrors, Reply
+from bot.core.render import escape
+
+COMMAND = "/ci"
+SUBMIT_BUDGET = 2.0  # seconds the core may take before a modal submission is acknowledged anyway
+
+
+def build_slack_app(core: Core, settings: SlackSettings, *, background: Background | None = None) -> AsyncApp:
+    """A Bolt AsyncApp that serves `/ci`, buttons, modals and App Home from `core`.
+
+    `background` collects the work done after each acknowledgement; pass your own to
+    wait for it (tests, benchmarks, shutdown).
+    """
+    app = AsyncApp(client=settings.web_client(), signing_secret=settings.signing_secret, name="cibot")
+    listeners = _Listeners(core, background or Background())
+    app.command(COMMAND)(listeners.command)
+    app.action(ACTION_PATTERN)(listeners.action)
+    app.view_submission(ACTION_PATTERN)(listeners.submit)
+    app.event("app_home_opened")(listeners.home)
+    return app
+
+
+def typed_text(text: str) -> str:
+    """What the user typed: Slack sends ``&``, ``<`` and ``>`` in command text as HTML entities."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _team(body: dict[str, Any]) -> str:
+    return (body.get("team") or {}).get("id") or body.get("user", {}).get("team_id", "")
+
+
+class _Listeners:
+    """Bolt listeners bound to one core; each turns a Slack payload into an Origin and a core call."""
+
+    def __init__(self, core: Core, background: Background) -> None:
+        self.core = core
+        self.background = background
+
+    async def command(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """`/ci TEXT`: acknowledge, then run the command and show its reply."""
+        await ack()
+        user, channel = body["user_id"], body.get("channel_id", "")
+        origin = Origin("slack", user, channel, body.get("team_id", ""), body.get("user_name", ""))
+        surface = Surface(user, channel, body.get("response_url", ""))
+        text = typed_text(body.get("text", "")).strip() or "help"
+        self.background.spawn(self._command(client, origin, surface, text, body.get("trigger_id", "")))
+
+    async def action(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """A button click: acknowledge, then hand the action id and value to the core."""
+        await ack()
+        clicked = body["actions"][0]
+        user, channel = body["user"]["id"], (body.get("channel") or {}).get("id", "")
+        origin = Origin("slack", user, channel, _team(body), body["user"].get("username", ""))
+        surface = Surface(user, channel, body.get("response_url", ""))
+        work = self.core.interact(origin, action_name(clicked["action_id"]), clicked.get("value", ""))
+        self.background.spawn(self._answer(client, work, origin, surface, body.get("trigger_id", "")))
+
+    async def submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
+                     client: AsyncWebClient) -> None:
+        """A modal submission: field errors go back in the acknowledgement, anything else is posted."""
+        remembered = FormOrigin.decode(view.get("private_metadata", ""))
+        user = body["user"]["id"]
+        origin = Origin("slack", user, remembered.channel_id, _team(body), body["user"].get("username", ""))
+        surface = Surface(user, remembered.channel_id, remembered.response_url)
+        task = self.background.spawn(
+            self.core.interact(origin, view["callback_id"], remembered.value, form_values(view)))
+        try:
+            result = await asyncio.wait_for(asyncio.shield(task), SUBMIT_BUDGET)
+        except TimeoutError:
+            await ack()
+            self.background.spawn(self._answer(client, task, origin, surface, ""))
+            return
+        if isinstance(result, FormErrors):
+            await ack(response_action="errors", errors=modal_errors(view, result))
+            return
+        if result.form is not None:
+            follow_up = FormOrigin(result.form.value, remembered.channel_id, remembered.response_url)
+            await ack(response_action="update", view=form_view(result.form, follow_up))
+        else:
+            await ack()
+        self.background.spawn(show(client, result, surface))
+
+    async def home(self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+        """The App Home tab was opened: publish what the core says is this member's."""
+        if event.get("tab", "home") == "home":
+            origin = Origin("slack", event["user"], "", body.get("team_id", ""))
+            self.background.spawn(self._publish_home(client, origin))
+
+    async def _command(self, client: AsyncWebClient, origin: Origin, surface: Surface, text: str,
+                       trigger_id: str) -> None:
+        await self._present(client, await self.core.command(origin, text), origin, surface, trigger_id)
+
+    async def _answer(self, client: AsyncWebClient, work: Awaitable[Reply | FormErrors], origin: Origin,
+                      surface: Surface, trigger_id: str) -> None:
+        result: Reply | FormErrors = await work
+        if isinstance(result, FormErrors):
+            result = Reply(sections=[escape(f"{name}: {message}", "slack")
+                                     for name, message in result.errors.items()], ephemeral=True)
+        await self._present(client, result, origin, surface, trigger_id)
+
+    async def _present(self, client: AsyncWebClient, reply: Reply, origin: Origin, surface: Surface,
+                       trigger_id: str) -> None:
+        if reply.form is not None and trigger_id:
+            remembered = FormOrigin(reply.form.value, origin.channel_id, surface.response_url)
+            await client.views_open(trigger_id=trigger_id, view=form_view(reply.form, remembered))
+        await show(client, reply, surface)
+
+    async def _publish_home(self, client: AsyncWebClient, origin: Origin) -> None:
+        home = await self.core.home(origin)
+        await client.views_publish(user_id=origin.user_id, view=home_view(home))

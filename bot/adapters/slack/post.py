@@ -1,0 +1,51 @@
+"""Showing a core Reply where a Slack interaction happened: response_url, ephemeral, channel or DM."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.adapters.slack.blocks import fallback_text, reply_blocks
+from bot.core.messages import Reply
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Surface:
+    """Where answers to one interaction appear: its response_url, else its channel, else a DM."""
+
+    user_id: str
+    channel_id: str = ""
+    response_url: str = ""
+
+
+async def show(client: AsyncWebClient, reply: Reply, surface: Surface) -> None:
+    """Post `reply` for the user of `surface`; ephemeral replies are seen by that user only.
+
+    A reply's image is uploaded to the channel (files_upload_v2) when the reply is
+    public and the channel is known; otherwise its alt text, which the blocks always
+    carry, stands in for it.
+    """
+    blocks = reply_blocks(reply)
+    if not blocks:
+        return
+    text = fallback_text(reply)
+    if surface.response_url:
+        response = await AsyncWebhookClient(surface.response_url).send(
+            text=text, blocks=blocks, response_type="ephemeral" if reply.ephemeral else "in_channel",
+            replace_original=False, unfurl_links=False, unfurl_media=False)
+        if response.status_code != 200:
+            log.warning("response_url refused a reply: %s %s", response.status_code, response.body)
+    elif surface.channel_id and reply.ephemeral:
+        await client.chat_postEphemeral(channel=surface.channel_id, user=surface.user_id, text=text, blocks=blocks)
+    else:
+        await client.chat_postMessage(channel=surface.channel_id or surface.user_id, text=text, blocks=blocks,
+                                      unfurl_links=False, unfurl_media=False)
+    if reply.image is not None and not reply.ephemeral and surface.channel_id:
+        await client.files_upload_v2(channel=surface.channel_id, content=reply.image.data,
+                                     filename=reply.image.filename, title=reply.image.alt,
+                                     alt_txt=reply.image.alt)

@@ -1,0 +1,112 @@
+"""Messages the bot sends on its own (from the outbox), shaped to Slack's rate limits.
+
+Posts to one channel are spaced `interval` seconds apart (Slack allows about one
+message per second per channel), direct messages reuse the DM channel from one
+`conversations.open` per user, and a 429 answer is NOT retried here: the channel is
+paused for its Retry-After and `RateLimited` is raised so the outbox dispatcher
+reschedules the message; the next call for that channel waits out the pause itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.adapters.slack.blocks import fallback_text, reply_blocks
+from bot.core.delivery import DeliveryFailed, RateLimited, Target
+from bot.core.messages import Reply
+
+log = logging.getLogger(__name__)
+
+# Slack errors that retrying cannot fix.
+PERMANENT_ERRORS = frozenset({
+    "account_inactive", "cannot_dm_bot", "cant_update_message", "channel_not_found", "edit_window_closed",
+    "invalid_auth", "invalid_blocks", "is_archived", "message_not_found", "missing_scope", "msg_too_long",
+    "no_text", "not_authed", "not_in_channel", "restricted_action", "token_revoked", "user_disabled",
+    "user_not_found", "user_not_visible",
+})
+
+
+class SlackSender:
+    """The outbox's Sender for Slack: chat.postMessage / chat.update with pacing and 429 handling."""
+
+    platform = "slack"
+
+    def __init__(self, client: AsyncWebClient, *, interval: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._client = client
+        self._interval = interval
+        self._clock = clock
+        self._dm_channels: dict[str, str] = {}
+        self._not_before: dict[str, float] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def send(self, target: Target, reply: Reply) -> str:
+        """Post `reply` to the target channel or DM and return the message's ts."""
+        channel = await self._channel(target)
+        response = await self._paced(channel, lambda: self._client.chat_postMessage(
+            channel=channel, text=fallback_text(reply), blocks=reply_blocks(reply),
+            unfurl_links=False, unfurl_media=False))
+        if reply.image is not None:
+            await self._upload_image(channel, reply)
+        return str(response["ts"])
+
+    async def update(self, target: Target, message_id: str, reply: Reply) -> None:
+        """Replace the message `message_id` (its ts) with `reply`."""
+        channel = await self._channel(target)
+        await self._paced(channel, lambda: self._client.chat_update(
+            channel=channel, ts=message_id, text=fallback_text(reply), blocks=reply_blocks(reply)))
+
+    async def _channel(self, target: Target) -> str:
+        if target.channel_id:
+            return target.channel_id
+        async with self._locks[f"dm:{target.user_id}"]:
+            if target.user_id not in self._dm_channels:
+                response = await self._paced("conversations.open", lambda: self._client.conversations_open(
+                    users=target.user_id))
+                self._dm_channels[target.user_id] = response["channel"]["id"]
+        return self._dm_channels[target.user_id]
+
+    async def _upload_image(self, channel: str, reply: Reply) -> None:
+        """Upload the reply's chart after its message; the message is out, so failures only log."""
+        assert reply.image is not None
+        image = reply.image
+        try:
+            await self._paced(channel, lambda: self._client.files_upload_v2(
+                channel=channel, content=image.data, filename=image.filename, title=image.alt,
+                alt_txt=image.alt))
+        except (RateLimited, DeliveryFailed, SlackApiError) as exc:
+            log.warning("could not upload the chart for a message in %s: %s", channel, exc)
+
+    async def _paced(self, key: str, call: Callable[[], Awaitable[AsyncSlackResponse]]) -> Any:
+        """Run `call` no sooner than `key` allows, translating Slack's refusals."""
+        async with self._locks[key]:
+            wait = self._not_before.get(key, 0.0) - self._clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                response = await call()
+            except SlackApiError as exc:
+                self._not_before[key] = self._clock() + self._interval
+                raise self._refusal(key, exc) from exc
+            self._not_before[key] = self._clock() + self._interval
+            return response
+
+    def _refusal(self, key: str, exc: SlackApiError) -> Exception:
+        response = exc.response
+        if response.status_code == 429:
+            retry_after = float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
+            self._not_before[key] = self._clock() + retry_after
+            return RateLimited(retry_after)
+        error = response.get("error", "") if isinstance(response.data, dict) else ""
+        if error in PERMANENT_ERRORS:
+            return DeliveryFailed(f"Slack refused the message for {key}: {error}")
+        return exc
