@@ -1,0 +1,105 @@
+"""Benchmark: `/ci glossary show term:TERM` through discord.py's command tree, with 10,000 terms.
+
+Seeds the sample initiative and 10,000 glossary terms into a temporary SQLite
+database, builds cibot's real Discord client (never logged in) with the fake Discord
+HTTP layer from the tests, and feeds it INTERACTION_CREATE payloads one at a time.
+The time measured runs from the gateway event to the interaction callback being
+sent: what Discord holds against its 3-second deadline.
+
+    .venv/bin/python bench/discord_interaction.py [--requests 400] [--terms 10000]
+
+Target: p99 < 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.adapters.discord.client import build_discord_client  # noqa: E402
+from bot.adapters.discord.settings import DiscordSettings  # noqa: E402
+from bot.app import build_core  # noqa: E402
+from bot.core.context import Origin  # noqa: E402
+from bot.glossary_book import TermEntry, upsert_terms  # noqa: E402
+from storage.db import make_engine, session_scope, upgrade  # noqa: E402
+from tests.factories import CAST, seed  # noqa: E402
+from tests.fake_discord_http import APPLICATION_ID, CALLBACK_MESSAGE, DiscordHarness  # noqa: E402
+
+TARGET_P99_MS = 50.0
+WORDS = ("shared", "measure", "agenda", "readiness", "kindergarten", "family", "outcome", "partner",
+         "indicator", "equity", "baseline", "target", "cohort", "literacy", "attendance", "referral")
+
+
+def glossary_terms(count: int) -> list[TermEntry]:
+    """`count` distinct, plausible-looking terms with one-sentence definitions."""
+    rng = random.Random(7)
+    return [TermEntry(term=f"{rng.choice(WORDS)} {rng.choice(WORDS)} {i}",
+                      definition=f"Definition number {i} of the initiative's shared vocabulary.")
+            for i in range(count)]
+
+
+async def measure(directory: Path, requests: int, terms: int) -> tuple[list[float], list[float]]:
+    """Milliseconds per lookup of a random existing term: through Discord, and of the core alone."""
+    engine = make_engine(f"sqlite:///{directory / 'bench.db'}")
+    upgrade(engine)
+    seeded = seed(engine)
+    entries = glossary_terms(terms)
+    with session_scope(engine) as session:
+        upsert_terms(session, seeded.initiative_id, entries)
+    core = build_core(engine)
+    harness = await DiscordHarness(build_discord_client(core, DiscordSettings("token", APPLICATION_ID))).start()
+    rng = random.Random(11)
+    user = CAST["aisha"][4]
+    origin = Origin("discord", user, "900000000000000001", "800000000000000001")
+    timings: list[float] = []
+    core_only: list[float] = []
+    for i in range(requests + 20):
+        term = rng.choice(entries).term
+        started = time.perf_counter()
+        sent = await harness.slash(user, ["glossary", "show"], {"term": term})
+        elapsed = (time.perf_counter() - started) * 1000
+        assert sent[0].callback_type == CALLBACK_MESSAGE and sent[0].embeds[0]["title"], sent
+        started = time.perf_counter()
+        await core.command(origin, f"glossary {term}")
+        alone = (time.perf_counter() - started) * 1000
+        if i >= 20:  # the first lookups warm the term index and the templates
+            timings.append(elapsed)
+            core_only.append(alone)
+    engine.dispose()
+    return timings, core_only
+
+
+def main() -> None:
+    """Run the benchmark and print p50/p99 with PASS or FAIL against the target."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--terms", type=int, default=10_000)
+    options = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    with tempfile.TemporaryDirectory() as tmp:
+        timings, core_only = asyncio.run(measure(Path(tmp), options.requests, options.terms))
+    print(f"/ci glossary show through discord.py's tree, {options.terms:,} terms, {len(timings)} lookups")
+    p99 = report("event to callback", timings)
+    report("core alone (same lookups)", core_only)
+    print(f"  {'PASS' if p99 < TARGET_P99_MS else 'FAIL'}: p99 < {TARGET_P99_MS:.0f} ms")
+
+
+def report(label: str, timings: list[float]) -> float:
+    """Print p50/p99/max of `timings` under `label` and return the p99."""
+    p50, p99 = statistics.median(timings), statistics.quantiles(timings, n=100)[98]
+    print(f"  {label:<28} p50 {p50:5.1f} ms   p99 {p99:5.1f} ms   max {max(timings):5.1f} ms")
+    return p99
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The `/ci` app command group, generated from the core's registry.
+
+Each subcommand rebuilds the core command text from its options and sends it to the
+core, so a flow that registers a new command appears in Discord at the next sync
+without touching the adapter (see `layout` for how names and options are chosen).
+Options naming a completer kind (``term``, ``group`` ...) autocomplete through the
+core; a ``command`` option autocompletes the `/ci` commands themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.adapters.discord.interactions import answer, core_of, origin_of
+from bot.adapters.discord.layout import OptionSpec, SlashSpec, slash_layout
+from bot.core.core import Core
+
+AUTOCOMPLETE_BUDGET = 2.5  # seconds; autocomplete cannot be deferred
+ROOT_DESCRIPTION = "cibot: glossary, meetings, agendas, shared measures and decisions of the initiative"
+COMMAND_KIND = "command"
+
+
+def build_ci_group(core: Core) -> app_commands.Group:
+    """The `/ci` group with one subcommand (or nested group) per registered core command."""
+    root = app_commands.Group(name="ci", description=ROOT_DESCRIPTION)
+    groups: dict[str, app_commands.Group] = {}
+    completers = frozenset(core.registry.completers) | {COMMAND_KIND}
+    for spec in slash_layout(core.registry, completers):
+        parent = root
+        if spec.group:
+            if spec.group not in groups:
+                groups[spec.group] = app_commands.Group(
+                    name=spec.group, description=f"/ci {spec.group} commands", parent=root)
+            parent = groups[spec.group]
+        parent.add_command(_command(spec))
+    return root
+
+
+def _command(spec: SlashSpec) -> app_commands.Command[Any, ..., None]:
+    """One subcommand running `spec`; its options are keyword parameters opt0, opt1 ..."""
+    by_param = {f"opt{i}": option for i, option in enumerate(spec.options)}
+
+    async def run(interaction: discord.Interaction, **given: str | None) -> None:
+        values = {by_param[param].name: value for param, value in given.items()}
+        work = core_of(interaction).command(origin_of(interaction), spec.core_text(values))
+        await answer(interaction, work)
+
+    run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)]
+        + [inspect.Parameter(param, inspect.Parameter.KEYWORD_ONLY,
+                             annotation=str if option.required else str | None,
+                             default=inspect.Parameter.empty if option.required else None)
+           for param, option in by_param.items()])
+    run.__discord_app_commands_param_rename__ = {p: o.name for p, o in by_param.items()}  # type: ignore[attr-defined]
+    run.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
+        p: o.description for p, o in by_param.items()}
+    run.__discord_app_commands_param_autocomplete__ = {  # type: ignore[attr-defined]
+        p: _completer(o) for p, o in by_param.items() if o.complete and not o.choices}
+    run.__discord_app_commands_param_choices__ = {  # type: ignore[attr-defined]
+        p: [app_commands.Choice(name=c, value=c) for c in o.choices] for p, o in by_param.items() if o.choices}
+    return app_commands.Command(name=spec.name, description=spec.description, callback=run)
+
+
+def _completer(option: OptionSpec) -> Any:
+    async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        core = core_of(interaction)
+        if option.complete == COMMAND_KIND:
+            typed = current.lower().strip()
+            names = sorted(c.name for c in core.registry.commands.values() if c.name.startswith(typed))
+        else:
+            try:
+                names = await asyncio.wait_for(core.complete(origin_of(interaction), option.complete, current),
+                                               AUTOCOMPLETE_BUDGET)
+            except TimeoutError:
+                names = []
+        return [app_commands.Choice(name=name[:100], value=name[:100]) for name in names[:25]]
+    return complete

@@ -1,0 +1,74 @@
+"""The shared glossary story, played through the real discord.py client with a fake Discord."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.adapters.discord.client import build_discord_client
+from bot.adapters.discord.layout import slash_layout
+from bot.adapters.discord.settings import DiscordSettings
+from bot.core.core import Core
+from bot.core.router import match
+from tests.factories import CAST
+from tests.fake_discord_http import (
+    APPLICATION_ID,
+    CALLBACK_MODAL,
+    DiscordHarness,
+    Sent,
+    shown_message,
+    visible_text,
+)
+from tests.scenarios import Seen, play, prepare
+
+
+class DiscordDriver:
+    """Plays scenario steps as the cast would in Discord: slash commands, clicks, modals."""
+
+    def __init__(self, harness: DiscordHarness, core: Core) -> None:
+        self.bot = harness
+        self.specs = {spec.path: spec for spec in slash_layout(core.registry)}
+        self.registry = core.registry
+        self.last_message: dict[str, dict[str, Any]] = {}
+        self.open_form: dict[str, Sent] = {}
+
+    async def say(self, user: str, text: str) -> Seen:
+        """Run the Discord subcommand for `/ci TEXT`, putting the words after the command in its option."""
+        command, rest = match(self.registry, text)
+        spec = self.specs[command.path]
+        options = {spec.options[0].name: rest} if rest else {}
+        path = [spec.group, spec.name] if spec.group else [spec.name]
+        return self._seen(user, await self.bot.slash(CAST[user][4], path, options))
+
+    async def click(self, user: str, label: str) -> Seen:
+        """Click the button labelled `label` on the last message `user` saw."""
+        message = self.last_message[user]
+        custom_id = next(c["custom_id"] for row in message["components"] for c in row["components"]
+                         if c.get("label") == label)
+        return self._seen(user, await self.bot.click(CAST[user][4], message, custom_id))
+
+    async def submit(self, user: str, values: dict[str, str]) -> Seen:
+        """Submit the open modal; after errors, first reopen it with the "Fix the form" button."""
+        if user not in self.open_form:
+            await self.click(user, "Fix the form")
+        modal = self.open_form.pop(user)
+        return self._seen(user, await self.bot.submit(CAST[user][4], modal, values), modal)
+
+    def _seen(self, user: str, sent: list[Sent], modal: Sent | None = None) -> Seen:
+        if sent and sent[-1].callback_type == CALLBACK_MODAL:
+            self.open_form[user] = sent[-1]
+            return Seen(form_fields=[i["custom_id"] for i in sent[-1].inputs])
+        message = shown_message(sent)
+        assert message is not None, sent
+        self.last_message[user] = message
+        text = visible_text(message)
+        seen = Seen(text=text, buttons=[c["label"] for row in message["components"] for c in row["components"]])
+        if modal is not None and message["embeds"] and message["embeds"][0].get("title") == "Some answers need fixing":
+            names = {i["label"]: i["custom_id"] for i in modal.inputs}
+            seen.errors = {names.get(f["name"], f["name"]): f["value"] for f in message["embeds"][0]["fields"]}
+        return seen
+
+
+async def test_glossary_story_plays_in_discord(core: Core, engine) -> None:
+    prepare(engine)
+    harness = await DiscordHarness(build_discord_client(core, DiscordSettings("token", APPLICATION_ID))).start()
+    await play(DiscordDriver(harness, core))
