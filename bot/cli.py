@@ -173,3 +173,7 @@ def glossary_export(
 def main() -> None:
     """Entry point of the `cibot` console script."""
     app()
+
+
+if __name__ == "__main__":
+    main()

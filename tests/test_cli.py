@@ -1,0 +1,85 @@
+"""The `cibot` command line as a newcomer uses it: load, shell (scripted), glossary files, errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "initiative.yaml"
+CIBOT = [sys.executable, "-m", "bot.cli"]
+
+
+def cibot(*args: str, db: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": db, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([*CIBOT, *args], input=stdin, capture_output=True, text=True,
+                          env=env, cwd=cwd or ROOT, timeout=120)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cibot.db'}"
+
+
+def test_help_is_fast_to_import_and_loads_no_platform_sdk() -> None:
+    code = ("import sys; sys.argv=['cibot','--help']\nimport bot.cli\ntry:\n bot.cli.main()\n"
+            "except SystemExit: pass\nprint(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "{'slack_bolt','slack_sdk','discord','sqlmodel','sqlalchemy'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert "load" in out.stdout and "shell" in out.stdout
+    assert out.stdout.strip().endswith("[]")
+
+
+def test_load_twice_then_script_the_shell(db: str, tmp_path: Path) -> None:
+    first = cibot("load", str(EXAMPLE), db=db)
+    assert first.returncode == 0, first.stderr
+    assert "members: 13 created" in first.stdout
+    second = cibot("load", str(EXAMPLE), db=db)
+    assert "nothing changed" in second.stdout
+
+    script = "/ci glossary bbo\n/ci glossary comon agenda\n1\nMeeting of minds\nWhen partners agree.\n\nquit\n"
+    out = cibot("shell", "--as", "lena", db=db, stdin=script, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "backbone organization" in out.stdout
+    assert "Did you mean common agenda?" in out.stdout
+    assert "[1] Propose a definition" in out.stdout
+    lookup = cibot("shell", "--as", "lena", db=db, stdin="/ci glossary meeting of minds\n", cwd=tmp_path)
+    assert "When partners agree." in lookup.stdout
+    assert "proposed" in lookup.stdout.lower()
+
+
+def test_unknown_member_in_shell_is_told_how_to_register(db: str) -> None:
+    cibot("load", str(EXAMPLE), db=db)
+    out = cibot("shell", "--as", "zed", db=db, stdin="/ci agenda add Something\n")
+    assert "cibot shell --as KEY" in out.stdout
+
+
+def test_invalid_file_is_rejected_with_line_and_field(db: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("initiative:\n  slug: x\n  name: X\n  timezone: Mars/Olympus\n")
+    out = cibot("load", str(bad), db=db)
+    assert out.returncode == 2
+    assert "line 4" in out.stderr and "timezone" in out.stderr
+
+
+def test_unreachable_database_is_explained(tmp_path: Path) -> None:
+    out = cibot("db", "upgrade", db="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert out.returncode == 2
+    assert "cannot connect to the database" in out.stderr and "DATABASE_URL" in out.stderr
+    out = cibot("db", "upgrade", db="mysql+nonsense://x")
+    assert out.returncode == 2 and "sqlite:///" in out.stderr
+
+
+def test_glossary_export_then_import_round_trips(db: str, tmp_path: Path) -> None:
+    cibot("load", str(EXAMPLE), db=db)
+    exported = tmp_path / "terms.csv"
+    out = cibot("glossary", "export", "--format", "csv", "-o", str(exported), db=db)
+    assert out.returncode == 0, out.stderr
+    assert "backbone organization" in exported.read_text()
+    again = cibot("glossary", "import", str(exported), db=db)
+    assert again.returncode == 0, again.stderr
+    assert "0 created, 0 updated" in again.stdout
