@@ -5,7 +5,9 @@ so it never competes with the event loop under test. Every request is recorded a
 `Call` (method, params from the form or JSON body, time of arrival); tests read what
 Slack would have shown from them. `rate_limit(method)` makes the next call of a
 method answer 429 with Retry-After, and `fail(method, error)` makes it answer
-``ok: false``.
+``ok: false``. Messages posted with chat.postMessage are kept per channel with their
+metadata (`messages(channel)`), and conversations.history answers from them the way
+Slack does: newest first, metadata only with ``include_all_metadata``.
 
     with FakeSlackApi() as slack:
         client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
@@ -77,6 +79,7 @@ class FakeSlackApi:
         self._scripted: dict[str, list[_Scripted]] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._messages: dict[str, list[dict[str, Any]]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -149,6 +152,11 @@ class FakeSlackApi:
         with self._lock:
             return [c for c in self.calls if c.method == method]
 
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """The messages posted to `channel` (its id, or a DM's ``D...`` id), oldest first."""
+        with self._lock:
+            return list(self._messages.get(channel, []))
+
     def clear(self) -> None:
         """Forget the calls recorded so far."""
         with self._lock:
@@ -215,8 +223,12 @@ class FakeSlackApi:
                     "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(params.get("users", "")).lstrip("U")}}
-        if method in ("chat.postMessage", "chat.update"):
-            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts") or f"1700000000.{n:06d}"}
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": params.get("channel"), "ts": self._post(params, f"1700000000.{n:06d}")}
+        if method == "chat.update":
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+        if method == "conversations.history":
+            return self._history(params)
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"1700000000.{n:06d}"}
         if method in ("views.open", "views.publish", "views.update", "views.push"):
@@ -229,6 +241,26 @@ class FakeSlackApi:
             files = json.loads(params.get("files", "[]"))
             return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
         return {"ok": True}
+
+    def _post(self, params: dict[str, Any], ts: str) -> str:
+        """Keep a posted message in its channel's history; return its ts."""
+        message: dict[str, Any] = {"type": "message", "ts": ts, "text": params.get("text", "")}
+        metadata = params.get("metadata")
+        if metadata:
+            message["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+        with self._lock:
+            self._messages.setdefault(str(params.get("channel", "")), []).append(message)
+        return ts
+
+    def _history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A conversations.history page: the channel's newest `limit` messages, newest first."""
+        limit = int(params.get("limit") or 100)
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        with self._lock:
+            newest_first = self._messages.get(str(params.get("channel", "")), [])[::-1]
+        page = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in newest_first[:limit]]
+        return {"ok": True, "messages": page, "has_more": len(newest_first) > limit,
+                "response_metadata": {"next_cursor": ""}}
 
     async def _response_url(self, request: web.Request) -> web.Response:
         self._record("response_url", request, await self._params(request))

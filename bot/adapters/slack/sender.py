@@ -5,6 +5,11 @@ message per second per channel), direct messages reuse the DM channel from one
 `conversations.open` per user, and a 429 answer is NOT retried here: the channel is
 paused for its Retry-After and `RateLimited` is raised so the outbox dispatcher
 reschedules the message; the next call for that channel waits out the pause itself.
+
+Every message carries its outbox key in Slack message metadata (event type
+``cibot_outbox``), so `find` can look through the channel's newest messages for
+the key and tell the dispatcher, after a crash between posting and recording,
+whether Slack already has the message.
 """
 
 from __future__ import annotations
@@ -25,6 +30,14 @@ from bot.core.delivery import DeliveryFailed, RateLimited, Target
 from bot.core.messages import Reply
 
 log = logging.getLogger(__name__)
+
+EVENT_TYPE = "cibot_outbox"
+# How many of a channel's newest messages `find` reads: an in-doubt message was posted
+# moments before its dispatcher died, and recovery runs as soon as a dispatcher starts.
+FIND_DEPTH = 50
+# Refusals of conversations.history meaning the bot cannot see the channel, so it cannot
+# post there either: `find` answers "not there" and the resend gets the refusal for good.
+UNREADABLE_CHANNEL = frozenset({"channel_not_found", "not_in_channel"})
 
 # Slack errors that retrying cannot fix.
 PERMANENT_ERRORS = frozenset({
@@ -49,15 +62,32 @@ class SlackSender:
         self._not_before: dict[str, float] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    async def send(self, target: Target, reply: Reply) -> str:
-        """Post `reply` to the target channel or DM and return the message's ts."""
+    async def send(self, target: Target, reply: Reply, *, key: str) -> str:
+        """Post `reply` to the target channel or DM, tagged with outbox `key`, and return the message's ts."""
         channel = await self._channel(target)
         response = await self._paced(channel, lambda: self._client.chat_postMessage(
             channel=channel, text=fallback_text(reply), blocks=reply_blocks(reply),
-            unfurl_links=False, unfurl_media=False))
+            unfurl_links=False, unfurl_media=False,
+            metadata={"event_type": EVENT_TYPE, "event_payload": {"key": key}}))
         if reply.image is not None:
             await self._upload_image(channel, reply)
         return str(response["ts"])
+
+    async def find(self, target: Target, key: str) -> str | None:
+        """The ts of the message tagged with outbox `key` among the target's newest messages, else None."""
+        channel = await self._channel(target)
+        try:
+            response = await self._paced("conversations.history", lambda: self._client.conversations_history(
+                channel=channel, include_all_metadata=True, limit=FIND_DEPTH))
+        except DeliveryFailed as exc:
+            if _slack_error(exc.__cause__) in UNREADABLE_CHANNEL:
+                return None
+            raise
+        for message in response.get("messages") or []:  # newest first
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == EVENT_TYPE and (metadata.get("event_payload") or {}).get("key") == key:
+                return str(message["ts"])
+        return None
 
     async def update(self, target: Target, message_id: str, reply: Reply) -> None:
         """Replace the message `message_id` (its ts) with `reply`."""
@@ -106,7 +136,14 @@ class SlackSender:
             retry_after = float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
             self._not_before[key] = self._clock() + retry_after
             return RateLimited(retry_after)
-        error = response.get("error", "") if isinstance(response.data, dict) else ""
+        error = _slack_error(exc)
         if error in PERMANENT_ERRORS:
             return DeliveryFailed(f"Slack refused the message for {key}: {error}")
         return exc
+
+
+def _slack_error(exc: BaseException | None) -> str:
+    """The ``error`` code of a Slack API refusal (empty for anything else)."""
+    if not isinstance(exc, SlackApiError) or not isinstance(exc.response.data, dict):
+        return ""
+    return str(exc.response.data.get("error", ""))
