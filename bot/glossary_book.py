@@ -1,0 +1,652 @@
+"""The glossary's domain operations: normalising, loading, proposing, approving, looking up.
+
+No chat wording lives here beyond the error messages a user acts on; flows and the
+file importer build on these functions. Lookups go through an in-memory index per
+initiative (normalised names and aliases -> term id) that each process caches and
+rebuilds when the database says the glossary changed, so every replica stays right.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from itertools import chain, islice
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import bindparam, func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Executable
+from sqlmodel import Session, col, select
+
+from bot.core.errors import UserError
+from storage.audit import record
+from storage.models import (
+    GlossaryAlias,
+    GlossaryMiss,
+    GlossaryRevision,
+    GlossarySense,
+    GlossaryTerm,
+    Member,
+    TermStatus,
+)
+from storage.types import utcnow
+
+MAX_TERM = 100
+MAX_CONTEXT = 100
+MAX_DEFINITION = 2000
+CANDIDATES = 30  # keys sharing the most 4-grams that a fuzzy lookup scores
+RAREST_GRAMS = 8  # the most telling 4-grams of a query are enough to find candidates
+COMMON_GRAM = 500  # a 4-gram found in more keys than this tells nothing
+SHORT_QUERY = 10  # up to this length, also compare with every key of about the same length
+SUGGEST_CUTOFF = 60  # the lowest WRatio worth suggesting
+STATUSES = tuple(s.value for s in TermStatus)
+_APOSTROPHES = "'\u2019\u02bc`"
+
+
+def normalize(text: str) -> str:
+    """The key two spellings of one term share: no case, accents, punctuation or extra spaces.
+
+    ``Résultats`` and ``resultats`` give the same key, as do ``Collective-Impact`` and
+    ``collective  impact``; apostrophes vanish (``children's`` -> ``childrens``).
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    chars = []
+    for char in decomposed:
+        if unicodedata.combining(char) or char in _APOSTROPHES:
+            continue
+        chars.append(char if char.isalnum() else " ")
+    return " ".join("".join(chars).casefold().split())[:MAX_TERM]
+
+
+@dataclass
+class TermEntry:
+    """A term as a file or a form gives it: name, definition and/or senses, other names, status."""
+
+    term: str
+    definition: str = ""
+    aliases: list[str] = field(default_factory=list)
+    acronyms: list[str] = field(default_factory=list)
+    senses: list[tuple[str, str]] = field(default_factory=list)  # (context, definition)
+    status: str = TermStatus.AGREED.value
+
+    def field_errors(self) -> dict[str, str]:
+        """What is wrong with this entry, keyed by field name (empty when it is valid)."""
+        errors: dict[str, str] = {}
+        term = self.term.strip()
+        if not normalize(term):
+            errors["term"] = "the term is empty; give the word or phrase to define"
+        elif len(term) > MAX_TERM:
+            errors["term"] = f"the term is {len(term)} characters long; the limit is {MAX_TERM}"
+        if not self.definition.strip() and not any(d.strip() for _, d in self.senses):
+            errors["definition"] = "the definition is empty; say what the term means"
+        elif len(self.definition.strip()) > MAX_DEFINITION:
+            errors["definition"] = (f"the definition is {len(self.definition.strip())} characters "
+                                    f"long; the limit is {MAX_DEFINITION}")
+        for context, definition in self.senses:
+            where = f"the meaning for “{context}”" if context.strip() else "a meaning without context"
+            if not definition.strip():
+                errors.setdefault("senses", f"{where} has no definition")
+            elif len(definition.strip()) > MAX_DEFINITION:
+                errors.setdefault("senses", f"{where} is {len(definition.strip())} characters long; "
+                                            f"the limit is {MAX_DEFINITION}")
+            if len(context.strip()) > MAX_CONTEXT:
+                errors.setdefault("context", f"the context “{context[:30]}…” is longer than "
+                                             f"{MAX_CONTEXT} characters")
+        contexts = [normalize(c) for c, _ in self.senses_to_store()]
+        if len(set(contexts)) != len(contexts):
+            errors.setdefault("senses", "two meanings have the same context; give each its own")
+        for kind, names in (("aliases", self.aliases), ("acronyms", self.acronyms)):
+            for name in names:
+                if not normalize(name):
+                    errors[kind] = f"an entry in {kind} is empty"
+                elif len(name.strip()) > MAX_TERM:
+                    errors[kind] = f"“{name[:30]}…” is longer than {MAX_TERM} characters"
+        if self.status not in STATUSES:
+            errors["status"] = f"status “{self.status}” is not one of {', '.join(STATUSES)}"
+        return errors
+
+    def validate(self) -> list[str]:
+        """What is wrong with this entry, as messages naming the field (empty when valid)."""
+        return [f"{name}: {message}" for name, message in self.field_errors().items()]
+
+    def senses_to_store(self) -> list[tuple[str, str]]:
+        """The meanings in storage order: the plain definition first, then each sense."""
+        plain = [("", self.definition.strip())] if self.definition.strip() else []
+        return plain + [(c.strip(), d.strip()) for c, d in self.senses]
+
+    def names_to_store(self) -> list[tuple[str, bool]]:
+        """The other names (alias, is_acronym), deduplicated, without the term itself."""
+        seen = {normalize(self.term)}
+        names: list[tuple[str, bool]] = []
+        for name, acronym in [(a, False) for a in self.aliases] + [(a, True) for a in self.acronyms]:
+            key = normalize(name)
+            if key not in seen:
+                seen.add(key)
+                names.append((name.strip(), acronym))
+        return names
+
+
+@dataclass
+class UpsertResult:
+    """How many terms a load created, changed, or found already as given."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class EntryError(UserError):
+    """A problem with one field of a term being added; `field` names it for forms."""
+
+    def __init__(self, field_name: str, message: str, *, usage: str = "") -> None:
+        super().__init__(message, usage=usage)
+        self.field = field_name
+
+
+class AlreadyDefined(EntryError):
+    """The term already has a meaning for the context being added."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("term", message)
+
+
+@dataclass
+class Entry:
+    """Everything a card shows about one term."""
+
+    term: GlossaryTerm
+    senses: list[GlossarySense]
+    aliases: list[GlossaryAlias]
+    proposer: Member | None
+
+    @property
+    def proposed(self) -> bool:
+        """True while the term awaits agreement."""
+        return self.term.status == TermStatus.PROPOSED
+
+
+@dataclass
+class Lookup:
+    """The answer to a lookup: the entry on an exact hit, otherwise the closest term names."""
+
+    entry: Entry | None
+    suggestions: list[str]
+
+
+# ---------------------------------------------------------------- loading files and forms
+
+def upsert_terms(
+    session: Session,
+    initiative_id: int,
+    entries: Sequence[TermEntry],
+    actor_id: int | None = None,
+    now: datetime | None = None,
+) -> UpsertResult:
+    """Create or update the terms in `entries`; never deletes a term.
+
+    Idempotent: entries that match what is stored change nothing and write no
+    revision. Everything is checked before anything is written, so a bad entry or
+    an alias that already names another term raises `UserError` with nothing written.
+    """
+    now = now or utcnow()
+    problems = [f"“{e.term.strip()[:40]}”: {message}" for e in entries for message in e.validate()]
+    if problems:
+        raise UserError("The glossary has problems: " + "; ".join(problems[:10]))
+    terms = {t.normalized: t for t in session.exec(
+        select(GlossaryTerm).where(GlossaryTerm.initiative_id == initiative_id))}
+    by_id = {t.id: t for t in terms.values()}
+    aliases: dict[int, list[GlossaryAlias]] = {}
+    for alias in session.exec(select(GlossaryAlias).where(GlossaryAlias.initiative_id == initiative_id)):
+        aliases.setdefault(alias.term_id, []).append(alias)
+    _check_names(entries, terms, by_id, aliases)
+    result = UpsertResult()
+    senses = _senses_of(session, initiative_id)
+    created: list[tuple[GlossaryTerm, TermEntry]] = []
+    updated: list[tuple[GlossaryTerm, TermEntry]] = []
+    for entry in entries:
+        term = terms.get(normalize(entry.term))
+        if term is None:
+            term = GlossaryTerm(initiative_id=initiative_id, term=entry.term.strip(),
+                                normalized=normalize(entry.term), status=TermStatus(entry.status),
+                                proposed_by_id=actor_id, created_at=now, updated_at=now)
+            session.add(term)
+            created.append((term, entry))
+            continue
+        summary = _differences(term, senses.get(term.id, []), aliases.get(term.id, []), entry)
+        if not summary:
+            result.unchanged += 1
+            continue
+        term.term, term.status, term.updated_at = entry.term.strip(), TermStatus(entry.status), now
+        session.add(term)
+        session.add(GlossaryRevision(term_id=term.id, at=now, member_id=actor_id,
+                                     action="updated", summary=summary[:4000]))
+        for outdated in [*senses.get(term.id, []), *aliases.get(term.id, [])]:
+            session.delete(outdated)
+        updated.append((term, entry))
+    session.flush()
+    for term, entry in created:
+        session.add(GlossaryRevision(term_id=term.id, at=now, member_id=actor_id, action="created",
+                                     summary=_describe(entry)[:4000]))
+    for term, entry in created + updated:
+        _add_parts(session, term, entry)
+    result.created, result.updated = len(created), len(updated)
+    if created or updated:
+        record(session, "glossary.load", initiative_id=initiative_id, actor_id=actor_id,
+               subject=f"{result.created} created, {result.updated} updated",
+               data={"created": [t.term for t, _ in created][:50],
+                     "updated": [t.term for t, _ in updated][:50]})
+        session.flush()
+        _changed()
+    return result
+
+
+def _check_names(
+    entries: Sequence[TermEntry],
+    terms: dict[str, GlossaryTerm],
+    by_id: dict[int | None, GlossaryTerm],
+    aliases: dict[int, list[GlossaryAlias]],
+) -> None:
+    """Refuse a batch in which one name would point at two terms."""
+    loading = {normalize(e.term) for e in entries}
+    owner = {key: key for key in terms}  # name or alias key -> key of the term it names
+    display = {key: t.term for key, t in terms.items()}
+    for term_id, names in aliases.items():
+        term = by_id[term_id]
+        if term.normalized not in loading:
+            for alias in names:
+                owner[alias.normalized] = term.normalized
+    seen: set[str] = set()
+    for entry in entries:
+        key = normalize(entry.term)
+        if key in seen:
+            raise UserError(f"“{entry.term.strip()}” is listed twice; merge the two entries into one.")
+        seen.add(key)
+        if owner.get(key, key) != key:
+            raise UserError(f"“{entry.term.strip()}” is already another name for "
+                            f"“{display[owner[key]]}”; remove it from that term's aliases first.")
+        owner[key] = key
+        display[key] = entry.term.strip()
+    for entry in entries:
+        key = normalize(entry.term)
+        for name, _ in entry.names_to_store():
+            other = owner.setdefault(normalize(name), key)
+            if other != key:
+                raise UserError(f"The alias “{name}” of “{entry.term.strip()}” already names "
+                                f"“{display[other]}”; an alias can belong to one term only.")
+
+
+def _senses_of(session: Session, initiative_id: int, term_id: int | None = None) -> dict[int, list[GlossarySense]]:
+    """The senses of the initiative's terms (or of one term), by term id, in order."""
+    query = (select(GlossarySense).join(GlossaryTerm, col(GlossaryTerm.id) == GlossarySense.term_id)
+             .where(GlossaryTerm.initiative_id == initiative_id))
+    if term_id is not None:
+        query = query.where(GlossarySense.term_id == term_id)
+    found: dict[int, list[GlossarySense]] = {}
+    for sense in session.exec(query.order_by(col(GlossarySense.term_id), col(GlossarySense.position))):
+        found.setdefault(sense.term_id, []).append(sense)
+    return found
+
+
+def _differences(
+    term: GlossaryTerm, senses: list[GlossarySense], aliases: list[GlossaryAlias], entry: TermEntry
+) -> str:
+    """What `entry` would change in the stored term, as a short summary ("" for nothing)."""
+    changes = []
+    if term.term != entry.term.strip():
+        changes.append(f"renamed from “{term.term}”")
+    if term.status != entry.status:
+        changes.append(f"status {entry.status}")
+    if [(s.context, s.definition) for s in senses] != entry.senses_to_store():
+        changes.append(_describe_senses(entry))
+    if sorted((a.alias, a.is_acronym) for a in aliases) != sorted(entry.names_to_store()):
+        changes.append(_describe_names(entry) or "other names removed")
+    return "; ".join(changes)
+
+
+def _describe(entry: TermEntry) -> str:
+    return "; ".join(p for p in (_describe_senses(entry), _describe_names(entry)) if p)
+
+
+def _describe_senses(entry: TermEntry) -> str:
+    return " | ".join(f"({c}) {d}" if c else d for c, d in entry.senses_to_store())
+
+
+def _describe_names(entry: TermEntry) -> str:
+    return ", ".join(f"{n} (acronym)" if acronym else n for n, acronym in entry.names_to_store())
+
+
+def _add_parts(session: Session, term: GlossaryTerm, entry: TermEntry) -> None:
+    """Store the senses and other names of `entry` for `term`."""
+    assert term.id is not None
+    for position, (context, definition) in enumerate(entry.senses_to_store()):
+        session.add(GlossarySense(term_id=term.id, position=position, context=context,
+                                  definition=definition))
+    for name, acronym in entry.names_to_store():
+        session.add(GlossaryAlias(initiative_id=term.initiative_id, term_id=term.id, alias=name,
+                                  normalized=normalize(name), is_acronym=acronym))
+
+
+# ---------------------------------------------------------------- chat changes
+
+def add_definition(
+    session: Session,
+    initiative_id: int,
+    entry: TermEntry,
+    *,
+    actor_id: int | None,
+    agreed: bool,
+    now: datetime,
+) -> tuple[GlossaryTerm, bool]:
+    """Add a new term, or a meaning for a new context to an existing one.
+
+    Returns the term and whether it was created. `entry` holds one definition and at
+    most one sense (its context). A term that already has a meaning for that context
+    is refused, as is a name that is already another term's alias. A meaning added by
+    someone who may not agree terms puts the term back to proposed.
+    """
+    problems = form_problems(entry)
+    if problems:
+        raise EntryError(*next(iter(problems.items())))
+    key = normalize(entry.term)
+    index = term_index(session, initiative_id)
+    term_id = index.by_key.get(key)
+    term = session.get(GlossaryTerm, term_id) if term_id is not None else None
+    status = TermStatus.AGREED if agreed else TermStatus.PROPOSED
+    ((context, definition),) = entry.senses_to_store()
+    if term is None:
+        term = GlossaryTerm(initiative_id=initiative_id, term=entry.term.strip(), normalized=key,
+                            status=status, proposed_by_id=actor_id, created_at=now, updated_at=now)
+        session.add(term)
+        session.flush()
+        assert term.id is not None
+        session.add(GlossarySense(term_id=term.id, position=0, context=context, definition=definition))
+        _log(session, term, actor_id, now, "created", _describe(entry))
+        return term, True
+    if term.normalized != key:
+        raise EntryError("term", f"“{entry.term.strip()}” is another name for “{term.term}”, which "
+                                 "is already in the glossary.")
+    senses = _senses_of(session, initiative_id, term.id).get(term.id or 0, [])
+    same = next((s for s in senses if normalize(s.context) == normalize(context)), None)
+    if same is not None:
+        where = f" for “{same.context}”" if same.context else ""
+        raise AlreadyDefined(f"“{term.term}” already has a definition{where}.")
+    session.add(GlossarySense(term_id=term.id, position=len(senses), context=context,
+                              definition=definition))
+    if not agreed:
+        term.status = TermStatus.PROPOSED
+    term.updated_at = now
+    session.add(term)
+    _log(session, term, actor_id, now, "sense added", _describe(entry))
+    return term, False
+
+
+def form_problems(entry: TermEntry) -> dict[str, str]:
+    """`entry.field_errors()` as sentences keyed by the form's fields: term, definition, context."""
+    problems: dict[str, str] = {}
+    for name, message in entry.field_errors().items():
+        problems.setdefault("definition" if name == "senses" else name, message[0].upper() + message[1:] + ".")
+    return problems
+
+
+def approve(session: Session, term: GlossaryTerm, *, actor_id: int | None, now: datetime) -> bool:
+    """Mark a proposed term agreed; False when it already was."""
+    if term.status == TermStatus.AGREED:
+        return False
+    term.status = TermStatus.AGREED
+    term.updated_at = now
+    session.add(term)
+    _log(session, term, actor_id, now, "approved", "")
+    return True
+
+
+def _log(session: Session, term: GlossaryTerm, actor_id: int | None, now: datetime,
+         action: str, summary: str) -> None:
+    """Write the revision and the audit event for a change made in chat."""
+    assert term.id is not None
+    session.add(GlossaryRevision(term_id=term.id, at=now, member_id=actor_id, action=action,
+                                 summary=summary[:4000]))
+    record(session, f"glossary.{action.replace(' ', '_')}", initiative_id=term.initiative_id,
+           actor_id=actor_id, subject=term.term, data={"term_id": term.id, "summary": summary[:500]})
+    session.flush()
+    _changed()
+
+
+# ---------------------------------------------------------------- reading
+
+@dataclass(frozen=True)
+class TermIndex:
+    """Every name and alias of an initiative's terms, normalised, for exact and fuzzy lookup."""
+
+    keys: list[str]            # normalised names and aliases
+    key_terms: list[int]       # the term id of each key
+    by_key: dict[str, int]
+    names: dict[int, str]      # term id -> the term as written
+    grams: dict[str, tuple[int, ...]]  # a 4-gram -> positions in `keys` that contain it
+    by_length: dict[int, tuple[list[str], list[int]]]  # short keys by length, with positions
+
+
+_INDEXES: dict[tuple[str, int], tuple[tuple[int, int | None], TermIndex]] = {}
+_generation = 0
+_lock = threading.Lock()
+
+
+def _changed() -> None:
+    """Note a write in this process so cached indexes are rebuilt on the next lookup."""
+    global _generation
+    with _lock:
+        _generation += 1
+
+
+def term_index(session: Session, initiative_id: int) -> TermIndex:
+    """The initiative's lookup index, rebuilt only when the glossary changed.
+
+    Every change to a term writes a revision, so the newest revision id (one index
+    probe) tells when another replica changed the glossary; a counter this process
+    bumps on its own writes covers the rest.
+    """
+    bind = session.get_bind()
+    cache_key = (bind.url.render_as_string(hide_password=True), initiative_id)
+    version = (_generation, session.exec(select(func.max(GlossaryRevision.id))).one())
+    cached = _INDEXES.get(cache_key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    index = _build_index(session, initiative_id)
+    _INDEXES[cache_key] = (version, index)
+    return index
+
+
+def _build_index(session: Session, initiative_id: int) -> TermIndex:
+    names: dict[int, str] = {}
+    pairs: list[tuple[str, int]] = []
+    for term_id, term, key in session.exec(
+            select(GlossaryTerm.id, GlossaryTerm.term, GlossaryTerm.normalized)
+            .where(GlossaryTerm.initiative_id == initiative_id)):
+        names[term_id] = term
+        pairs.append((key, term_id))
+    pairs += list(session.exec(select(GlossaryAlias.normalized, GlossaryAlias.term_id)
+                               .where(GlossaryAlias.initiative_id == initiative_id)))
+    grams: dict[str, list[int]] = {}
+    by_length: dict[int, tuple[list[str], list[int]]] = {}
+    for position, (key, _) in enumerate(pairs):
+        for gram in _grams(key):
+            grams.setdefault(gram, []).append(position)
+        if len(key) <= SHORT_QUERY + 1:
+            same_length = by_length.setdefault(len(key), ([], []))
+            same_length[0].append(key)
+            same_length[1].append(position)
+    return TermIndex(keys=[k for k, _ in pairs], key_terms=[t for _, t in pairs], by_key=dict(pairs),
+                     names=names, grams={g: tuple(p) for g, p in grams.items()}, by_length=by_length)
+
+
+def _grams(key: str) -> set[str]:
+    padded = f" {key} "
+    return {padded[i:i + 4] for i in range(len(padded) - 3)}
+
+
+def find(session: Session, initiative_id: int, text: str) -> GlossaryTerm | None:
+    """The term named `text` (its name, an alias or an acronym, in any case or accents)."""
+    term_id = term_index(session, initiative_id).by_key.get(normalize(text))
+    return session.get(GlossaryTerm, term_id) if term_id is not None else None
+
+
+def suggest(index: TermIndex, text: str, limit: int = 3) -> list[str]:
+    """Up to `limit` term names closest to `text`, best first.
+
+    Candidates are the keys sharing the most of the rarest 4-grams of `text` (a typo, a
+    missing word, a different word order) and, for short words and acronyms whose
+    4-grams say little, the closest keys of about the same length; rapidfuzz's WRatio
+    ranks the few dozen candidates, so the cost hardly grows with the glossary.
+    """
+    key = normalize(text)
+    if not key:
+        return []
+    postings = sorted((index.grams[g] for g in _grams(key) if g in index.grams), key=len)
+    shared = Counter(chain.from_iterable(p for p in postings[:RAREST_GRAMS] if len(p) <= COMMON_GRAM))
+    candidates = set(heapq.nlargest(CANDIDATES, shared, key=shared.__getitem__))
+    lengths = range(len(key) - 1, len(key) + 2) if len(key) <= SHORT_QUERY else ()
+    for length in lengths:
+        keys, positions = index.by_length.get(length, ((), ()))
+        for _, _, found in process.extract(key, keys, scorer=fuzz.ratio, processor=None,
+                                           limit=limit + 2, score_cutoff=SUGGEST_CUTOFF):
+            candidates.add(positions[found])
+    scored: dict[int, float] = {}
+    for position in candidates:
+        score = fuzz.WRatio(key, index.keys[position], processor=None, score_cutoff=SUGGEST_CUTOFF)
+        term_id = index.key_terms[position]
+        if score and score > scored.get(term_id, 0):
+            scored[term_id] = score
+    best = sorted(scored.items(), key=lambda item: (-item[1], index.names[item[0]].casefold()))
+    return [index.names[term_id] for term_id, _ in best[:limit]]
+
+
+def lookup(session: Session, initiative_id: int, text: str, now: datetime) -> Lookup:
+    """Look `text` up; a miss is counted and answered with the closest term names."""
+    index = term_index(session, initiative_id)
+    term_id = index.by_key.get(normalize(text))
+    term = session.get(GlossaryTerm, term_id) if term_id is not None else None
+    if term is not None:
+        return Lookup(load_entry(session, term), [])
+    _count_miss(session, initiative_id, text, now)
+    return Lookup(None, suggest(index, text))
+
+
+def _count_miss(session: Session, initiative_id: int, text: str, now: datetime) -> None:
+    key = normalize(text)
+    if key:
+        session.execute(_miss_upsert(session.get_bind().dialect.name), {
+            "initiative_id": initiative_id, "query": text.strip()[:MAX_TERM], "normalized": key, "at": now})
+
+
+@cache
+def _miss_upsert(dialect: str) -> Executable:
+    """One statement that adds a miss or counts it again, safe when two arrive at once."""
+    table = GlossaryMiss.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(initiative_id=bindparam("initiative_id"), query=bindparam("query"),
+                                     normalized=bindparam("normalized"), count=1, last_at=bindparam("at"))
+    return statement.on_conflict_do_update(
+        index_elements=["initiative_id", "normalized"],
+        set_={"count": table.c.count + 1, "last_at": statement.excluded.last_at,
+              "query": statement.excluded.query},
+    )
+
+
+def load_entry(session: Session, term: GlossaryTerm) -> Entry:
+    """The term with its senses, aliases and proposer, ready for a card."""
+    assert term.id is not None
+    senses = _senses_of(session, term.initiative_id, term.id).get(term.id, [])
+    aliases = list(session.exec(select(GlossaryAlias).where(GlossaryAlias.term_id == term.id)
+                                .order_by(col(GlossaryAlias.alias))))
+    proposer = session.get(Member, term.proposed_by_id) if term.proposed_by_id else None
+    return Entry(term, senses, aliases, proposer)
+
+
+def term_by_id(session: Session, initiative_id: int, term_id: str) -> GlossaryTerm | None:
+    """The term with id `term_id` (as a button carries it) if it belongs to the initiative."""
+    term = session.get(GlossaryTerm, int(term_id)) if term_id.isdigit() else None
+    return term if term is not None and term.initiative_id == initiative_id else None
+
+
+def list_terms(session: Session, initiative_id: int, prefix: str = "") -> list[GlossaryTerm]:
+    """The initiative's terms in alphabetical order, those starting with `prefix` when given."""
+    query = select(GlossaryTerm).where(GlossaryTerm.initiative_id == initiative_id)
+    key = normalize(prefix)
+    if key:
+        query = query.where(col(GlossaryTerm.normalized).startswith(key))
+    return list(session.exec(query.order_by(col(GlossaryTerm.normalized))))
+
+
+def proposed_terms(session: Session, initiative_id: int) -> list[GlossaryTerm]:
+    """Terms awaiting approval, oldest first."""
+    return list(session.exec(select(GlossaryTerm).where(
+        GlossaryTerm.initiative_id == initiative_id, GlossaryTerm.status == TermStatus.PROPOSED)
+        .order_by(col(GlossaryTerm.created_at), col(GlossaryTerm.id))))
+
+
+def term_count(session: Session, initiative_id: int) -> int:
+    """How many terms the initiative's glossary holds."""
+    return session.exec(select(func.count()).select_from(GlossaryTerm)
+                        .where(GlossaryTerm.initiative_id == initiative_id)).one()
+
+
+def history(session: Session, term: GlossaryTerm) -> list[tuple[GlossaryRevision, Member | None]]:
+    """The term's revisions, oldest first, each with the member who made it (None for a file load)."""
+    rows = session.exec(
+        select(GlossaryRevision, Member)
+        .join(Member, col(Member.id) == GlossaryRevision.member_id, isouter=True)
+        .where(GlossaryRevision.term_id == term.id)
+        .order_by(col(GlossaryRevision.at), col(GlossaryRevision.id)))
+    return [(revision, member) for revision, member in rows]
+
+
+def top_misses(session: Session, initiative_id: int, limit: int = 20) -> list[GlossaryMiss]:
+    """The most looked-up words that still have no entry, most asked first."""
+    index = term_index(session, initiative_id)
+    rows = session.exec(select(GlossaryMiss).where(GlossaryMiss.initiative_id == initiative_id)
+                        .order_by(col(GlossaryMiss.count).desc(), col(GlossaryMiss.normalized)))
+    return list(islice((miss for miss in rows if miss.normalized not in index.by_key), limit))
+
+
+def complete(session: Session, initiative_id: int, prefix: str, limit: int = 25) -> list[str]:
+    """Term names whose name or alias starts with `prefix`, then those containing it."""
+    index = term_index(session, initiative_id)
+    key = normalize(prefix)
+    starting: dict[int, None] = {}
+    containing: dict[int, None] = {}
+    for position, name in enumerate(index.keys):
+        if name.startswith(key):
+            starting[index.key_terms[position]] = None
+        elif key in name:
+            containing[index.key_terms[position]] = None
+    ordered = sorted(starting, key=lambda t: index.names[t].casefold())
+    ordered += sorted(containing.keys() - starting.keys(), key=lambda t: index.names[t].casefold())
+    return [index.names[t] for t in ordered[:limit]]
+
+
+def entries_of(session: Session, initiative_id: int) -> list[TermEntry]:
+    """Every term as a `TermEntry`, alphabetically: what loading would recreate exactly."""
+    terms = list_terms(session, initiative_id)
+    senses = _senses_of(session, initiative_id)
+    aliases: dict[int, list[GlossaryAlias]] = {}
+    for alias in session.exec(select(GlossaryAlias).where(GlossaryAlias.initiative_id == initiative_id)
+                              .order_by(col(GlossaryAlias.id))):
+        aliases.setdefault(alias.term_id, []).append(alias)
+    found = []
+    for term in terms:
+        meanings = [(s.context, s.definition) for s in senses.get(term.id or 0, [])]
+        definition = ""
+        if meanings and not meanings[0][0]:
+            definition = meanings.pop(0)[1]
+        names = aliases.get(term.id or 0, [])
+        found.append(TermEntry(
+            term=term.term, definition=definition, senses=meanings, status=str(term.status),
+            aliases=[a.alias for a in names if not a.is_acronym],
+            acronyms=[a.alias for a in names if a.is_acronym]))
+    return found
+
