@@ -7,6 +7,7 @@ Titles, labels and button texts are plain text; adapters show them as plain text
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -136,7 +137,8 @@ class Home:
 
 
 def reply_to_dict(reply: Reply) -> dict[str, Any]:
-    """A JSON-safe dict of `reply` (without image bytes), for the outbox and tests."""
+    """A JSON-safe dict of `reply` (image bytes in base64), for the outbox and tests."""
+    image = reply.image
     return {
         "title": reply.title,
         "sections": list(reply.sections),
@@ -145,6 +147,7 @@ def reply_to_dict(reply: Reply) -> dict[str, Any]:
         "context": reply.context,
         "ephemeral": reply.ephemeral,
         "mentions": list(reply.mentions),
+        "image": [base64.b64encode(image.data).decode(), image.alt, image.filename] if image else None,
     }
 
 
@@ -159,4 +162,12 @@ def reply_from_dict(data: dict[str, Any]) -> Reply:
         context=data.get("context", ""),
         ephemeral=data.get("ephemeral", False),
         mentions=list(data.get("mentions", [])),
+        image=_image_from(data.get("image")),
     )
+
+
+def _image_from(data: list[str] | None) -> Image | None:
+    if not data:
+        return None
+    encoded, alt, filename = data
+    return Image(base64.b64decode(encoded), alt, filename)

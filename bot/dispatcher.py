@@ -1,0 +1,409 @@
+"""The dispatcher: delivers the outbox to the platforms, fast, politely, and exactly once.
+
+Each due message is claimed (status ``sending``, stamped with this dispatcher's
+claim) before its platform is called, and marked ``sent`` with the platform's
+message id after. A message found ``sending`` under another claim was left by a
+process that died mid-send: the dispatcher asks the platform whether it has the
+message's key, and marks it sent or sends it again. So a crash loses nothing and
+sends nothing twice.
+
+Traffic is shaped per platform (`Pace`): one channel gets at most one message per
+`channel_interval`, one workspace at most `workspace_rate` messages per second,
+while distinct channels are served concurrently. A 429 pauses the channel and the
+workspace for its Retry-After; other failures are retried with exponential backoff
+until `max_failures`, then the message is marked failed with the error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.engine import Engine
+
+from bot.core.clock import Clock, SystemClock
+from bot.core.delivery import DeliveryFailed, RateLimited, Sender, Target
+from bot.core.messages import reply_from_dict
+from storage.outbox import OutboxMessage, OutboxStatus
+
+log = logging.getLogger(__name__)
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How fast one platform accepts messages from the bot.
+
+    `channel_interval`: seconds between two messages to the same channel or person.
+    `workspace_rate`: messages per second across a workspace (0: no limit).
+    `per_bot`: the workspace limit is global to the bot (Discord), not per team.
+    """
+
+    channel_interval: float
+    workspace_rate: float
+    per_bot: bool = False
+
+
+# Slack: ~1 msg/s per channel, "several hundred per minute" per workspace.
+# Discord: 5 msgs / 5 s per channel, 50 requests/s per bot.
+PACES = {
+    "slack": Pace(channel_interval=1.0, workspace_rate=5.0),
+    "discord": Pace(channel_interval=1.0, workspace_rate=40.0, per_bot=True),
+}
+UNLIMITED = Pace(channel_interval=0.0, workspace_rate=0.0)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    key: str
+    target: Target
+    failures: int
+    claim: str
+    payload: str = ""
+
+    @property
+    def lane(self) -> tuple[str, str, str]:
+        t = self.target
+        return (t.platform, t.team_id, t.channel_id or "@" + t.user_id)
+
+
+@dataclass(frozen=True)
+class _Shaping:
+    """A snapshot of the traffic shaping state, for choosing which messages to claim."""
+
+    busy: frozenset[tuple[str, str, str]]
+    lane_ready: dict[tuple[str, str, str], float]
+    gate_slot: dict[tuple[str, ...], float]
+    gate_paused: dict[tuple[str, ...], float]
+
+
+class Dispatcher:
+    """Sends pending outbox messages through the platform `senders` (keyed by platform)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        senders: dict[str, Sender],
+        clock: Clock | None = None,
+        *,
+        paces: dict[str, Pace] | None = None,
+        max_failures: int = 6,
+        backoff: timedelta = timedelta(seconds=2),
+        max_backoff: timedelta = timedelta(minutes=15),
+        concurrency: int = 32,
+        horizon: float = 2.0,
+        poll_interval: float = 0.25,
+        recover_interval: float = 30.0,
+    ) -> None:
+        self.engine = engine
+        self.senders = senders
+        self.clock = clock or SystemClock()
+        self.paces = {**PACES, **(paces or {})}
+        self.max_failures = max_failures
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.horizon = horizon
+        self.poll_interval = poll_interval
+        self.recover_interval = recover_interval
+        self._claim = ""  # set afresh by each run or drain
+        self._sending = asyncio.Semaphore(concurrency)
+        self._max_claimed = concurrency * 8
+        self._lane_ready: dict[tuple[str, str, str], float] = {}
+        self._busy: set[tuple[str, str, str]] = set()
+        self._gate_slot: dict[tuple[str, ...], float] = {}
+        self._gate_paused: dict[tuple[str, ...], float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._outcomes: list[dict[str, Any]] = []
+        self._flush_lock = asyncio.Lock()
+        self.counts: Counter[str] = Counter()
+
+    async def run(self) -> None:
+        """Deliver messages as they fall due, until cancelled."""
+        loop = asyncio.get_running_loop()
+        next_recovery = 0.0
+        self._claim = uuid.uuid4().hex  # claims left by an earlier run of this instance are in doubt too
+        try:
+            while True:
+                if loop.time() >= next_recovery:
+                    await self.recover()
+                    next_recovery = loop.time() + self.recover_interval
+                await self._fill()
+                await self._wait()
+                await self._flush()
+        finally:
+            await self._settle()
+
+    async def drain(self) -> Counter[str]:
+        """Deliver everything due now (waiting out pacing, not backoff); return counts by outcome.
+
+        Counts: ``sent``, ``retry`` (rescheduled after an error or a 429), ``failed``,
+        ``found`` (in-doubt messages the platform already had), ``resend``
+        (in-doubt messages it did not have, sent again), ``doubt`` (failed sends the
+        platform could not be asked about; settled by the next `recover`).
+        """
+        before = self.counts.copy()
+        self._claim = uuid.uuid4().hex
+        await self.recover()
+        try:
+            while True:
+                claimed = await self._fill()
+                if not claimed and not self._tasks and not await asyncio.to_thread(self._any_due):
+                    break
+                await self._wait()
+                await self._flush()
+        finally:
+            await self._settle()
+        return self.counts - before
+
+    async def recover(self) -> None:
+        """Settle messages left ``sending`` by a dead process: sent if the platform has their key, else resend."""
+        rows = await asyncio.to_thread(self._in_doubt)
+        results = await asyncio.gather(*(self._check(row) for row in rows))
+        outcomes = [outcome for outcome in results if outcome is not None]
+        if outcomes:
+            self._outcomes.extend(outcomes)
+            await self._flush()
+
+    async def _check(self, row: _Claimed) -> dict[str, Any] | None:
+        try:
+            async with self._sending:
+                message_id = await self.senders[row.target.platform].find(row.target, row.key)
+        except Exception as exc:  # the platform cannot tell yet: stay in doubt, ask again later
+            log.warning("cannot check in-doubt message %s: %s", row.key, exc)
+            return None
+        if message_id is not None:
+            self.counts["found"] += 1
+            return self._sent(row, message_id)
+        self.counts["resend"] += 1
+        return {"kind": "resend", "b_id": row.id, "b_claim": row.claim}
+
+    # -- claiming ---------------------------------------------------------------
+
+    async def _fill(self) -> int:
+        room = self._max_claimed - len(self._tasks)
+        if room <= 0:
+            return 0
+        loop = asyncio.get_running_loop()
+        self._lane_ready = {lane: t for lane, t in self._lane_ready.items() if t > loop.time()}
+        claimed = await asyncio.to_thread(self._claim_due, room, loop.time(), _Shaping(
+            frozenset(self._busy), dict(self._lane_ready), dict(self._gate_slot), dict(self._gate_paused)))
+        for row in claimed:
+            self._busy.add(row.lane)
+            task = asyncio.create_task(self._deliver(row))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(claimed)
+
+    def _claim_due(self, room: int, at: float, shaping: _Shaping) -> list[_Claimed]:
+        """Pick due messages, at most one per free channel and none beyond the horizon, and claim them."""
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            candidates = conn.execute(
+                select(OUTBOX.c.id, OUTBOX.c.platform, OUTBOX.c.team_id, OUTBOX.c.channel_id, OUTBOX.c.user_id)
+                .where(OUTBOX.c.status == OutboxStatus.PENDING, self._due(now),
+                       OUTBOX.c.platform.in_(list(self.senders)))
+                .order_by(OUTBOX.c.id)
+                .limit(max(room * 4, 1000))
+            ).all()
+            lanes: set[tuple[str, str, str]] = set()
+            projected = shaping.gate_slot
+            chosen: list[int] = []
+            for id_, platform, team_id, channel_id, user_id in candidates:
+                lane = (platform, team_id, channel_id or "@" + user_id)
+                if lane in lanes or lane in shaping.busy or shaping.lane_ready.get(lane, 0.0) > at + self.horizon:
+                    continue
+                gate, pace = self._gate(platform, team_id), self._pace(platform)
+                if pace.workspace_rate:
+                    slot = max(at, projected.get(gate, 0.0), shaping.gate_paused.get(gate, 0.0))
+                    if slot > at + self.horizon:
+                        continue
+                    projected[gate] = slot + 1 / pace.workspace_rate
+                lanes.add(lane)
+                chosen.append(id_)
+                if len(chosen) >= room:
+                    break
+            if not chosen:
+                return []
+            rows = conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(chosen), OUTBOX.c.status == OutboxStatus.PENDING)
+                .values(status=OutboxStatus.SENDING, claim=self._claim, claimed_at=now)
+                .returning(OUTBOX.c.id, OUTBOX.c.key, OUTBOX.c.platform, OUTBOX.c.team_id,
+                           OUTBOX.c.channel_id, OUTBOX.c.user_id, OUTBOX.c.payload, OUTBOX.c.failures,
+                           OUTBOX.c.claim)
+            ).all()
+        return sorted((_row(r) for r in rows), key=lambda c: c.id)
+
+    def _in_doubt(self) -> list[_Claimed]:
+        """Messages ``sending`` under another dispatcher's claim: their sender died mid-send."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(OUTBOX.c.id, OUTBOX.c.key, OUTBOX.c.platform, OUTBOX.c.team_id, OUTBOX.c.channel_id,
+                       OUTBOX.c.user_id, OUTBOX.c.claim, OUTBOX.c.failures)
+                .where(OUTBOX.c.status == OutboxStatus.SENDING, OUTBOX.c.claim != self._claim,
+                       OUTBOX.c.platform.in_(list(self.senders)))
+                .order_by(OUTBOX.c.id)
+            ).all()
+        return [_row(r) for r in rows]
+
+    def _any_due(self) -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(
+                select(OUTBOX.c.id)
+                .where(OUTBOX.c.status == OutboxStatus.PENDING, self._due(self.clock.now()),
+                       OUTBOX.c.platform.in_(list(self.senders)))
+                .limit(1)
+            ).first() is not None
+
+    @staticmethod
+    def _due(now: datetime) -> Any:
+        return or_(OUTBOX.c.next_attempt_at.is_(None), OUTBOX.c.next_attempt_at <= now)
+
+    # -- sending ----------------------------------------------------------------
+
+    async def _deliver(self, row: _Claimed) -> None:
+        loop = asyncio.get_running_loop()
+        pace = self._pace(row.target.platform)
+        gate = self._gate(row.target.platform, row.target.team_id)
+        try:
+            await self._turn(row, pace, gate)
+            async with self._sending:
+                message_id = await self.senders[row.target.platform].send(
+                    row.target, reply_from_dict(json.loads(row.payload)), key=row.key)
+            self.counts["sent"] += 1
+            outcome = self._sent(row, message_id)
+        except RateLimited as exc:
+            resume = loop.time() + exc.retry_after
+            self._lane_ready[row.lane] = resume
+            self._gate_paused[gate] = max(self._gate_paused.get(gate, 0.0), resume)
+            self.counts["retry"] += 1
+            outcome = self._retry(row, row.failures, timedelta(seconds=exc.retry_after), str(exc))
+        except DeliveryFailed as exc:
+            outcome = self._failed(row, str(exc))
+        except Exception as exc:
+            outcome = await self._after_error(row, exc)
+        finally:
+            self._busy.discard(row.lane)
+        self._lane_ready[row.lane] = max(self._lane_ready.get(row.lane, 0.0), loop.time() + pace.channel_interval)
+        self._outcomes.append(outcome)
+
+    async def _after_error(self, row: _Claimed, error: Exception) -> dict[str, Any]:
+        """A send failed without a verdict (a timeout, a 5xx): ask the platform before retrying.
+
+        The message may have arrived even though the answer did not. If the platform
+        has its key, it is sent; if not, it is retried with exponential backoff (failed
+        after `max_failures`); if the platform cannot tell, it stays in doubt for `recover`.
+        """
+        try:
+            message_id = await self.senders[row.target.platform].find(row.target, row.key)
+        except Exception as lookup_error:
+            log.warning("send of %s failed (%r) and cannot be checked (%r)", row.key, error, lookup_error)
+            self.counts["doubt"] += 1
+            return {"kind": "doubt", "b_id": row.id, "b_claim": row.claim, "b_error": repr(error)[:500]}
+        if message_id is not None:
+            self.counts["sent"] += 1
+            return self._sent(row, message_id)
+        failures = row.failures + 1
+        if failures >= self.max_failures:
+            return self._failed(row, f"gave up after {failures} attempts: {error!r}")
+        self.counts["retry"] += 1
+        return self._retry(row, failures, min(self.backoff * 2 ** (failures - 1), self.max_backoff), repr(error))
+
+    async def _turn(self, row: _Claimed, pace: Pace, gate: tuple[str, ...]) -> None:
+        """Wait until the channel may receive another message and the workspace has a free slot."""
+        loop = asyncio.get_running_loop()
+        while (wait := self._lane_ready.get(row.lane, 0.0) - loop.time()) > 0:
+            await asyncio.sleep(wait)
+        if pace.workspace_rate:
+            slot = max(loop.time(), self._gate_slot.get(gate, 0.0))
+            self._gate_slot[gate] = slot + 1 / pace.workspace_rate
+            await asyncio.sleep(max(0.0, slot - loop.time()))
+        while (wait := self._gate_paused.get(gate, 0.0) - loop.time()) > 0:
+            await asyncio.sleep(wait)
+
+    def _pace(self, platform: str) -> Pace:
+        return self.paces.get(platform, UNLIMITED)
+
+    def _gate(self, platform: str, team_id: str) -> tuple[str, ...]:
+        return (platform,) if self._pace(platform).per_bot else (platform, team_id)
+
+    # -- recording --------------------------------------------------------------
+
+    def _sent(self, row: _Claimed, message_id: str) -> dict[str, Any]:
+        return {"kind": "sent", "b_id": row.id, "b_claim": row.claim, "b_message_id": str(message_id)[:128],
+                "b_sent_at": self.clock.now()}
+
+    def _retry(self, row: _Claimed, failures: int, delay: timedelta, error: str) -> dict[str, Any]:
+        return {"kind": "retry", "b_id": row.id, "b_claim": row.claim, "b_failures": failures,
+                "b_next": self.clock.now() + delay, "b_error": error[:500]}
+
+    def _failed(self, row: _Claimed, error: str) -> dict[str, Any]:
+        self.counts["failed"] += 1
+        log.error("outbox message %s to %s failed for good: %s", row.key, row.target, error)
+        return {"kind": "failed", "b_id": row.id, "b_claim": row.claim, "b_error": error[:500]}
+
+    async def _wait(self) -> None:
+        """Sleep until claimed messages are done (all but a few of them), or the poll interval passes."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.poll_interval
+        if not self._tasks:
+            await asyncio.sleep(self.poll_interval)
+        while self._tasks and (remaining := deadline - loop.time()) > 0:
+            await asyncio.wait(set(self._tasks), timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            if len(self._tasks) < self._max_claimed // 2:
+                return
+
+    async def _flush(self) -> None:
+        """Write the recorded outcomes to the outbox in one transaction."""
+        async with self._flush_lock:
+            outcomes, self._outcomes = self._outcomes, []
+            if outcomes:
+                await asyncio.to_thread(self._write, outcomes)
+
+    def _write(self, outcomes: list[dict[str, Any]]) -> None:
+        claimed = (OUTBOX.c.id == bindparam("b_id"), OUTBOX.c.status == OutboxStatus.SENDING,
+                   OUTBOX.c.claim == bindparam("b_claim"))
+        statements = {
+            "sent": update(OUTBOX).where(*claimed)
+            .values(status=OutboxStatus.SENT, message_id=bindparam("b_message_id"), sent_at=bindparam("b_sent_at"),
+                    last_error=""),
+            "retry": update(OUTBOX).where(*claimed)
+            .values(status=OutboxStatus.PENDING, failures=bindparam("b_failures"),
+                    next_attempt_at=bindparam("b_next"), last_error=bindparam("b_error"), claim=""),
+            "failed": update(OUTBOX).where(*claimed)
+            .values(status=OutboxStatus.FAILED, last_error=bindparam("b_error")),
+            "resend": update(OUTBOX).where(*claimed)
+            .values(status=OutboxStatus.PENDING, claim=""),
+            "doubt": update(OUTBOX).where(*claimed)
+            .values(claim="", last_error=bindparam("b_error")),
+        }
+        with self.engine.begin() as conn:
+            for kind, statement in statements.items():
+                params = [{k: v for k, v in o.items() if k != "kind"} for o in outcomes if o["kind"] == kind]
+                if params:
+                    conn.execute(statement, params)
+
+    async def _settle(self) -> None:
+        """Stop sending: unfinished claims stay ``sending`` (in doubt); record what did finish."""
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._flush()
+
+
+def _row(r: Any) -> _Claimed:
+    m = r._mapping
+    return _Claimed(
+        id=m["id"], key=m["key"],
+        target=Target(m["platform"], team_id=m["team_id"], channel_id=m["channel_id"], user_id=m["user_id"]),
+        failures=m["failures"], claim=m["claim"], payload=m.get("payload", ""),
+    )

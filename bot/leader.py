@@ -1,0 +1,114 @@
+"""Which replica runs the scheduler and the dispatcher: leader election on PostgreSQL.
+
+Every replica calls `lead`. On PostgreSQL the replica that takes a session-level
+advisory lock, held on a dedicated connection outside the pool, is the leader and
+runs `on_elected`; the others try again every second. When the leader dies its
+database session ends, PostgreSQL releases the lock, and a standby takes over.
+A leader that loses its lock connection stops its work at once and stands by again.
+On SQLite there is a single process: it is always the leader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+import psycopg
+from sqlalchemy.engine import Engine
+
+log = logging.getLogger(__name__)
+
+LOCK_CLASS = 0x63696274  # "cibt": the advisory lock space of cibot's leader election
+
+
+async def lead(
+    engine: Engine,
+    on_elected: Callable[[], Awaitable[None]],
+    *,
+    retry_interval: float = 1.0,
+) -> None:
+    """Run `on_elected()` while this replica is the leader; stand by and retry otherwise.
+
+    `on_elected` should run until cancelled (start the scheduler, run the dispatcher).
+    It is cancelled when leadership is lost, and elected again later if this replica
+    wins again. Returns only if `on_elected` returns; cancel `lead` to stop.
+    The lock is per database schema, so separate deployments in one database do not
+    block each other.
+    """
+    if engine.dialect.name != "postgresql":
+        await on_elected()
+        return
+    connection: psycopg.AsyncConnection | None = None
+    try:
+        while True:
+            if connection is None or connection.closed:
+                connection = await _lock_connection(engine)
+            if connection is not None and await _try_lock(connection):
+                log.info("elected leader")
+                if await _work_while_held(connection, on_elected, retry_interval):
+                    return
+                log.warning("lost leadership; standing by")
+                await _close(connection)
+                connection = None
+            await asyncio.sleep(retry_interval)
+    finally:
+        if connection is not None:
+            await _close(connection)
+
+
+async def _close(connection: psycopg.AsyncConnection) -> None:
+    """Close the lock connection; ending its session releases the lock."""
+    with contextlib.suppress(Exception):
+        await connection.close()
+
+
+async def _lock_connection(engine: Engine) -> psycopg.AsyncConnection | None:
+    """A fresh connection of our own (never from the pool), with the engine's settings."""
+    cargs, cparams = engine.dialect.create_connect_args(engine.url)
+    cparams.pop("context", None)
+    try:
+        return await psycopg.AsyncConnection.connect(*cargs, autocommit=True, **cparams)
+    except psycopg.OperationalError as exc:
+        log.warning("cannot reach the database for leader election: %s", exc)
+        return None
+
+
+async def _try_lock(connection: psycopg.AsyncConnection) -> bool:
+    try:
+        cursor = await connection.execute(
+            "SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))", (LOCK_CLASS,))
+        row = await cursor.fetchone()
+    except psycopg.Error as exc:
+        log.warning("leader election failed: %s", exc)
+        await _close(connection)
+        return False
+    return bool(row and row[0])
+
+
+async def _work_while_held(
+    connection: psycopg.AsyncConnection, on_elected: Callable[[], Awaitable[None]], interval: float
+) -> bool:
+    """Run `on_elected` until it returns (True) or the lock connection dies (False)."""
+    work = asyncio.ensure_future(on_elected())
+    try:
+        while not work.done():
+            await asyncio.wait({work}, timeout=interval)
+            if not work.done() and not await _alive(connection, 3 * interval):
+                return False
+        work.result()
+        return True
+    finally:
+        if not work.done():
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+
+
+async def _alive(connection: psycopg.AsyncConnection, timeout: float) -> bool:
+    try:
+        await asyncio.wait_for(connection.execute("SELECT 1"), timeout)
+    except (psycopg.Error, TimeoutError):
+        return False
+    return True

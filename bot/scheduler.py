@@ -1,0 +1,250 @@
+"""The bot's scheduler: APScheduler 3.x wrapped once, with jobs persisted in the bot's database.
+
+A job is a plain module-level function ``fn(session, now, **data) -> None`` named by
+``"module:function"``; `data` holds plain values (ids, strings), never objects. Every
+stored job points at the one static entry point `run_job`, which opens a session,
+calls the function with the clock's time, commits, and logs (never raises) errors,
+so a failing job never stops the scheduler. The database is the source of truth:
+reconcilers rebuild the jobs from it when the scheduler starts.
+
+With the system clock the scheduler fires jobs in real time. With any other clock
+(a ManualClock in tests) it stays paused and `run_due` drives time instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.executors.asyncio import AsyncIOExecutor
+from apscheduler.executors.base import run_job as run_apscheduler_job
+from apscheduler.job import Job
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.util import datetime_to_utc_timestamp, ref_to_obj
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.core.clock import Clock, SystemClock
+from storage.db import session_scope
+from storage.jobs import JOBS_TABLE, scheduled_jobs
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRACE = timedelta(minutes=30)
+Reconciler = Callable[[Session, "Scheduler", datetime], None]
+_running: contextvars.ContextVar[Scheduler] = contextvars.ContextVar("cibot_scheduler")
+# Changes asked for inside a job or reconciler, applied only once its transaction commits.
+_deferred: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
+    "cibot_deferred_jobs", default=None)
+
+
+class Scheduler:
+    """Persistent jobs on the bot's database, with intent-named methods and one error path."""
+
+    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.clock = clock or SystemClock()
+        self._reconcilers: list[Reconciler] = []
+        self._store = SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)
+        self._aps = AsyncIOScheduler(
+            jobstores={"default": self._store},
+            executors={"default": _ContextExecutor(self)},
+            timezone=UTC,
+        )
+
+    @property
+    def realtime(self) -> bool:
+        """Whether jobs fire on their own in real time (only with the system clock)."""
+        return isinstance(self.clock, SystemClock)
+
+    async def start(self) -> None:
+        """Start the scheduler, rebuild jobs with the reconcilers, then fire jobs as they fall due.
+
+        Must be called from the running event loop. With a non-system clock the
+        scheduler stays paused; use `run_due` to move time.
+        """
+        self._aps.start(paused=True)
+        await asyncio.to_thread(self.reconcile_now)
+        if self.realtime:
+            self._aps.resume()
+
+    async def shutdown(self) -> None:
+        """Stop firing jobs; jobs stay stored in the database for the next start."""
+        if self._aps.running:
+            self._aps.shutdown(wait=False)
+            await asyncio.sleep(0)  # AsyncIOScheduler finishes shutting down on the next tick
+
+    def at(self, job_id: str, when: datetime, job: str, *, grace: timedelta = DEFAULT_GRACE, **data: Any) -> None:
+        """Run `job` ("module:function") once at `when` with `data`, replacing any job `job_id`.
+
+        A job that could not run on time (the bot was down) still runs if it is at
+        most `grace` late; several missed runs are coalesced into one.
+        """
+        self.add(job_id, DateTrigger(run_date=when), job, grace=grace, **data)
+
+    def every(self, job_id: str, interval: timedelta, job: str, *, grace: timedelta = DEFAULT_GRACE,
+              **data: Any) -> None:
+        """Run `job` every `interval`, counted from the scheduler clock's now, replacing any job `job_id`."""
+        trigger = IntervalTrigger(seconds=interval.total_seconds(), start_date=self.clock.now())
+        self.add(job_id, trigger, job, grace=grace, **data)
+
+    def add(self, job_id: str, trigger: BaseTrigger, job: str, *, grace: timedelta = DEFAULT_GRACE, **data: Any) -> None:
+        """Run `job` whenever the APScheduler `trigger` fires, replacing any job `job_id`.
+
+        The trigger is stored pickled with the job, so it must be an importable class.
+        Its first fire time is computed from the scheduler's clock, not the wall clock;
+        for a fixed interval use `every`, which starts the interval on that clock too.
+        """
+        ref_to_obj(job)  # fail now, not at run time, if the job cannot be imported
+        first = trigger.get_next_fire_time(None, self.clock.now())
+        self._change(lambda: self._aps.add_job(
+            run_job, trigger, args=(job_id, job), kwargs=data, id=job_id, name=job,
+            replace_existing=True, coalesce=True, max_instances=1,
+            misfire_grace_time=int(grace.total_seconds()), next_run_time=first,
+        ))
+
+    def cancel(self, job_id: str) -> None:
+        """Remove job `job_id`, if there is one."""
+
+        def remove() -> None:
+            if self._aps.get_job(job_id) is not None:
+                self._aps.remove_job(job_id)
+
+        self._change(remove)
+
+    def _change(self, change: Callable[[], None]) -> None:
+        """Apply `change` now, or after the running job's transaction commits (never if it fails)."""
+        pending = _deferred.get()
+        if pending is None:
+            change()
+        else:
+            pending.append(change)
+
+    def next_run(self, job_id: str) -> datetime | None:
+        """When job `job_id` runs next, or None when there is no such job."""
+        found = self._aps.get_job(job_id)
+        return found.next_run_time if found is not None else None
+
+    def job_ids(self) -> list[str]:
+        """The ids of every stored job, soonest first."""
+        return [job.id for job in self._aps.get_jobs()]
+
+    def add_reconciler(self, fn: Reconciler) -> None:
+        """Register `fn(session, scheduler, now)`, which (re)creates jobs from what the database holds."""
+        self._reconcilers.append(fn)
+
+    def reconcile_now(self) -> None:
+        """Run every reconciler in one transaction, so the stored jobs match the database."""
+        with _changes_after_commit(), session_scope(self.engine) as session:
+            session.info["scheduler"] = self
+            for reconciler in self._reconcilers:
+                reconciler(session, self, self.clock.now())
+
+    def run_due(self, until: datetime) -> int:
+        """Run, in time order, every job due at or before `until`; return how many ran.
+
+        A manual clock is moved to each job's run time before the job runs and to
+        `until` at the end, so tests can walk through months without waiting.
+        Jobs added by jobs are run too if they fall due before `until`.
+        """
+        ran = 0
+        while (job := self._earliest_due(until)) is not None:
+            run_time = job.next_run_time
+            self._move_clock(run_time)
+            token = _running.set(self)
+            try:
+                run_job(*job.args, **job.kwargs)
+            finally:
+                _running.reset(token)
+            ran += 1
+            current = self._aps.get_job(job.id)
+            if current is None or current.next_run_time != run_time:
+                continue  # the job replaced or removed itself
+            following = job.trigger.get_next_fire_time(run_time, run_time)
+            if following is None:
+                self._aps.remove_job(job.id)
+            else:
+                self._aps.modify_job(job.id, next_run_time=following)
+        self._move_clock(until)
+        return ran
+
+    def _earliest_due(self, until: datetime) -> Job | None:
+        table = scheduled_jobs
+        with self.engine.connect() as conn:
+            job_id = conn.execute(
+                select(table.c.id).where(table.c.next_run_time <= datetime_to_utc_timestamp(until))
+                .order_by(table.c.next_run_time, table.c.id).limit(1)
+            ).scalar()
+        return self._aps.get_job(job_id) if job_id is not None else None
+
+    def _move_clock(self, when: datetime) -> None:
+        move = getattr(self.clock, "set", None)
+        if move is not None and when > self.clock.now():
+            move(when)
+
+
+def scheduler_of(session: Session) -> Scheduler:
+    """The scheduler running the current job or reconciler, for jobs that schedule further jobs."""
+    return session.info["scheduler"]
+
+
+def run_job(job_id: str, job: str, **data: Any) -> None:
+    """The static entry point of every stored job: run `job` in a session with the clock's time.
+
+    Commits when the job returns, then applies the scheduling changes the job asked
+    for; when it raises, rolls back, drops those changes and logs the error with the
+    job id. Never raises, so one failing job cannot stop the scheduler.
+    """
+    scheduler = _running.get()
+    try:
+        fn = ref_to_obj(job)
+        with _changes_after_commit(), session_scope(scheduler.engine) as session:
+            session.info["scheduler"] = scheduler
+            fn(session, scheduler.clock.now(), **data)
+    except Exception:
+        log.exception("scheduled job %s (%s) failed", job_id, job)
+
+
+@contextlib.contextmanager
+def _changes_after_commit() -> Iterator[None]:
+    """Collect scheduling changes made inside the block; apply them only if it succeeds."""
+    pending: list[Callable[[], None]] = []
+    token = _deferred.set(pending)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    for change in pending:
+        change()
+
+
+class _ContextExecutor(AsyncIOExecutor):
+    """APScheduler's asyncio executor, running each job in a worker thread that knows its Scheduler."""
+
+    def __init__(self, owner: Scheduler) -> None:
+        super().__init__()
+        self._owner = owner
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        context = contextvars.copy_context()
+        context.run(_running.set, self._owner)
+
+        def done(future: asyncio.Future[Any]) -> None:
+            self._pending_futures.discard(future)
+            self._run_job_success(job.id, future.result() if not future.cancelled() else [])
+
+        future = self._eventloop.run_in_executor(
+            None, context.run, run_apscheduler_job, job, job._jobstore_alias, run_times, self._logger.name
+        )
+        future.add_done_callback(done)
+        self._pending_futures.add(future)
