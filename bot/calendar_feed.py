@@ -1,0 +1,93 @@
+"""A group's meeting series as an iCalendar feed, for `cibot calendar GROUP` and the HTTP route.
+
+Each cadence is one recurring VEVENT with ``DTSTART;TZID=...`` and the same RRULE that
+drives the scheduler; skipped meetings are EXDATEs and moved ones are overriding
+VEVENTs with a RECURRENCE-ID. VTIMEZONE components come from `add_missing_timezones`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event, vRecur
+from sqlmodel import Session, select
+
+from bot.meeting_series import cadences_of
+from storage.meetings import Cadence, Meeting, MeetingStatus
+from storage.models import Group
+
+PRODID = "-//cibot//meeting cadences//EN"
+
+
+class UnknownGroup(LookupError):
+    """No group has that key or id."""
+
+
+def calendar_for_group(session: Session, group: str | int, *, initiative_id: int | None = None,
+                       domain: str = "cibot.local") -> bytes:
+    """The iCalendar (RFC 5545) bytes of every running meeting series of `group` (key or id).
+
+    A key is looked up in `initiative_id` when given (keys are unique per initiative).
+    Raises `UnknownGroup` when no group matches. `domain` makes the UIDs globally unique.
+    """
+    found = _group(session, group, initiative_id)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", found.name)
+    for cadence in cadences_of(session, [found.id or 0]):
+        if cadence.paused:
+            continue
+        for component in _events(session, cadence, found, domain):
+            calendar.add_component(component)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+def _group(session: Session, group: str | int, initiative_id: int | None) -> Group:
+    if isinstance(group, int) or str(group).isdigit():
+        found = [session.get(Group, int(group))]
+    else:
+        query = select(Group).where(Group.key == str(group).lower())
+        if initiative_id is not None:
+            query = query.where(Group.initiative_id == initiative_id)
+        found = list(session.exec(query.limit(2)).all())
+    if len(found) > 1:
+        raise UnknownGroup(f"Several initiatives have a group {group!r}; say which initiative.")
+    if not found or found[0] is None:
+        raise UnknownGroup(f"There is no group {group!r}.")
+    return found[0]
+
+
+def _events(session: Session, cadence: Cadence, group: Group, domain: str) -> list[Event]:
+    zone = ZoneInfo(cadence.timezone)
+    uid = f"cadence-{cadence.id}@{domain}"
+    master = _event(uid, cadence, group, cadence.dtstart.astimezone(zone))
+    master.add("rrule", vRecur.from_ical(cadence.rrule))
+    exceptions = session.exec(select(Meeting).where(Meeting.cadence_id == cadence.id)
+                              .order_by(Meeting.original_start)).all()
+    overrides: list[Event] = []
+    for row in exceptions:
+        original = row.original_start.astimezone(zone)
+        if row.status == MeetingStatus.SKIPPED:
+            master.add("exdate", original)
+        elif row.moved:
+            override = _event(uid, cadence, group, row.starts_at.astimezone(zone))
+            override.add("recurrence-id", original)
+            overrides.append(override)
+    return [master, *overrides]
+
+
+def _event(uid: str, cadence: Cadence, group: Group, start: datetime) -> Event:
+    event = Event()
+    event.add("uid", uid)
+    event.add("summary", f"{group.name}: {cadence.title}")
+    event.add("dtstart", start)
+    event.add("duration", timedelta(minutes=cadence.duration_minutes))
+    event.add("dtstamp", cadence.created_at)
+    if cadence.place:
+        event.add("location", cadence.place)
+    if cadence.video_url:
+        event.add("url", cadence.video_url)
+    return event

@@ -1,0 +1,379 @@
+"""Meeting rules people can type, stored as RFC 5545 RRULEs and evaluated in wall time.
+
+`parse_rule("every 2 weeks on wed at 15:00")` gives a `Pattern` (RRULE text plus the
+time of day); `describe` shows an RRULE back as words. `occurrences` evaluates a rule
+in the naive local time of its timezone and only then converts each occurrence to UTC,
+so a 10:00 America/Chicago meeting stays at 10:00 across daylight saving and "every
+other Wednesday" never drifts. `parse_date` and `parse_datetime` read the dates people
+type in commands ("2026-03-10", "tomorrow", "mar 10 14:00").
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.rrule import rrule, rrulestr
+
+from bot.core.errors import UserError
+
+RULE_USAGE = ("Write the rule like: monthly on 2nd tue at 10:00 · every 2 weeks on wed at 15:00 · "
+              "weekly on mon,thu at 9:30 · monthly on last fri at 14:00 · monthly on the 15th at 9:00 · "
+              "yearly on mar 3 at 10:00 (optionally add a timezone such as Europe/Berlin and `from 2026-04-01`).")
+DATE_USAGE = "Write dates like 2026-03-10, mar 10, today or tomorrow."
+DATETIME_USAGE = "Write a date and time like 2026-03-12 14:00 or mar 12 at 2pm (optionally with a timezone)."
+
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTH_NAMES = tuple(calendar.month_name)[1:]
+_FREQ_UNITS = {"day": "DAILY", "week": "WEEKLY", "month": "MONTHLY", "year": "YEARLY"}
+_FREQ_WORDS = {"daily": "DAILY", "weekly": "WEEKLY", "monthly": "MONTHLY", "yearly": "YEARLY",
+               "annually": "YEARLY", "fortnightly": "WEEKLY"}
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+             "fifth": 5, "5th": 5, "last": -1}
+_UNIT_TEXT = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}
+_ORDINAL_TEXT = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 5: "5th", -1: "last"}
+HORIZON_YEARS = 5
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A parsed readable rule: the RRULE, the local time of day, and what else was typed."""
+
+    rrule: str
+    at: time
+    timezone: str | None = None  # None: read in the caller's timezone
+    starting: date | None = None
+
+
+def weekday_index(word: str) -> int | None:
+    """0 for Monday ... 6 for Sunday, from a day name or abbreviation (``tue``, ``thurs``, ``weds``)."""
+    word = word.lower().rstrip(".").replace("weds", "wed")
+    if len(word) < 2:
+        return None
+    found = [i for i, name in enumerate(DAY_NAMES) if name.lower().startswith(word)]
+    return found[0] if len(found) == 1 else None
+
+
+def month_index(word: str) -> int | None:
+    """1 for January ... 12 for December, from a month name or its first three letters."""
+    word = word.lower().rstrip(".")
+    for index, name in enumerate(MONTH_NAMES, start=1):
+        if len(word) >= 3 and name.lower().startswith(word):
+            return index
+    return None
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA timezone `name`, or a clear error naming what is wrong."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UserError(f"I don't know the timezone “{name}”.",
+                        usage="Use an IANA name such as America/Chicago or Europe/Berlin.") from exc
+
+
+def parse_time(text: str) -> time | None:
+    """`15:00`, `9:30`, `9am`, `2:30pm`, `14h` as a time of day; None if it is not one."""
+    m = re.fullmatch(r"(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|h)?", text.strip().lower())
+    if not m or (m.group(2) is None and m.group(3) is None):
+        return None
+    hour, minute = int(m.group(1)), int(m.group(2) or 0)
+    if m.group(3) in ("am", "pm"):
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if m.group(3) == "pm" else 0)
+    if hour > 23 or minute > 59:
+        raise UserError(f"“{text}” is not a time of day.", usage="Write times like 15:00, 9:30 or 2pm.")
+    return time(hour, minute)
+
+
+def _split_tail(words: list[str]) -> tuple[list[str], time | None, str | None, date | None]:
+    """Take `at TIME [TZ]` and `from DATE` off the rule's words."""
+    at: time | None = None
+    tzname: str | None = None
+    starting: date | None = None
+    rest: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word in ("from", "starting") and i + 1 < len(words):
+            starting = parse_date(words[i + 1], date.min)
+            i += 2
+            continue
+        if word == "at" and i + 1 < len(words):
+            joined = words[i + 1] + (words[i + 2] if i + 2 < len(words) and words[i + 2] in ("am", "pm") else "")
+            at = parse_time(joined)
+            if at is None:
+                raise UserError(f"“{words[i + 1]}” is not a time of day.", usage="Write times like 15:00, 9:30 or 2pm.")
+            i += 3 if joined != words[i + 1] else 2
+            continue
+        if "/" in word:
+            tzname = _canonical_zone(word)
+            i += 1
+            continue
+        if word.upper() == "UTC":
+            tzname = "UTC"
+            i += 1
+            continue
+        rest.append(word)
+        i += 1
+    return rest, at, tzname, starting
+
+
+def _canonical_zone(word: str) -> str:
+    """The IANA spelling of `word` (typed in any case); an error if there is no such zone."""
+    for name in _zone_names():
+        if name.lower() == word.lower():
+            return name
+    zone(word)
+    return word
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> tuple[str, ...]:
+    from zoneinfo import available_timezones
+
+    return tuple(sorted(available_timezones()))
+
+
+def parse_rule(text: str) -> Pattern:
+    """Read a rule such as ``monthly on 2nd tue at 10:00`` into a `Pattern`.
+
+    Raises `UserError` with the accepted forms when the text is not a rule, and with a
+    specific reason for rules that can never happen (``yearly on feb 31``).
+    """
+    raw = text.strip()
+    words = [w for w in re.split(r"[\s,]+", raw) if w]
+    words = [w.lower() if "/" not in w else w for w in words]
+    words = [w for w in words if w not in ("the", "and", "of")]
+    words, at, tzname, starting = _split_tail(words)
+    if at is None:
+        raise UserError(f"“{raw}” has no time of day; add `at HH:MM`.", usage=RULE_USAGE)
+    freq, interval, words = _frequency(words, raw)
+    if words and words[0] == "on":
+        words = words[1:]
+    parts = [f"FREQ={freq}"] + ([f"INTERVAL={interval}"] if interval > 1 else [])
+    parts += _by_parts(freq, words, raw)
+    return Pattern(";".join(parts), at, tzname, starting)
+
+
+def _frequency(words: list[str], raw: str) -> tuple[str, int, list[str]]:
+    if not words:
+        raise UserError(f"“{raw}” does not say how often.", usage=RULE_USAGE)
+    first = words[0]
+    if first in _FREQ_WORDS:
+        return _FREQ_WORDS[first], 2 if first == "fortnightly" else 1, words[1:]
+    if first == "every" and len(words) > 1:
+        count, unit_at = 1, 1
+        if words[1].isdigit():
+            count, unit_at = int(words[1]), 2
+        elif words[1] == "other":
+            count, unit_at = 2, 2
+        unit = words[unit_at].rstrip("s") if unit_at < len(words) else ""
+        if unit in _FREQ_UNITS and count >= 1:
+            return _FREQ_UNITS[unit], count, words[unit_at + 1:]
+        day = weekday_index(words[1]) if unit_at == 1 else None
+        if day is not None:  # "every tuesday at 10:00"
+            return "WEEKLY", 1, words[1:]
+    raise UserError(f"“{raw}” does not say how often (daily, weekly, monthly, every 2 weeks ...).",
+                    usage=RULE_USAGE)
+
+
+def _by_parts(freq: str, words: list[str], raw: str) -> list[str]:
+    if not words:
+        if freq in ("DAILY",):
+            return []
+        raise UserError(f"“{raw}” does not say which day; add e.g. `on wed` or `on 2nd tue`.", usage=RULE_USAGE)
+    if freq in ("DAILY", "WEEKLY"):
+        days = [weekday_index(w) for w in words]
+        if None in days or freq == "DAILY":
+            raise UserError(f"I can't read the days in “{raw}”.", usage=RULE_USAGE)
+        return ["BYDAY=" + ",".join(WEEKDAYS[d] for d in sorted(set(days)))]  # type: ignore[index]
+    month = None
+    if freq == "YEARLY":
+        months = [(i, month_index(w)) for i, w in enumerate(words) if month_index(w)]
+        if not months:
+            raise UserError(f"“{raw}” needs a month, like `yearly on mar 3`.", usage=RULE_USAGE)
+        index, month = months[0]
+        words = words[:index] + words[index + 1:]
+    parts = [f"BYMONTH={month}"] if month else []
+    if len(words) == 2 and words[0] in _ORDINALS and weekday_index(words[1]) is not None:
+        return parts + [f"BYDAY={_ORDINALS[words[0]]:+d}{WEEKDAYS[weekday_index(words[1])]}"]  # type: ignore[index]
+    if len(words) == 1 and words[0] == "last" or words == ["last", "day"]:
+        return parts + ["BYMONTHDAY=-1"]
+    if words and words[0] == "day":
+        words = words[1:]
+    m = re.fullmatch(r"(\d{1,2})(st|nd|rd|th)?", words[0]) if len(words) == 1 else None
+    if not m:
+        raise UserError(f"I can't read which day of the month “{raw}” means.", usage=RULE_USAGE)
+    day = int(m.group(1))
+    longest = calendar.monthrange(2024, month)[1] if month else 31
+    if not 1 <= day <= longest:
+        where = MONTH_NAMES[month - 1] if month else "a month"
+        raise UserError(f"{where} never has a day {day}, so that meeting would never happen.", usage=RULE_USAGE)
+    return parts + [f"BYMONTHDAY={day}"]
+
+
+def _rule_fields(rule: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in rule.split(";") if "=" in part)
+
+
+def describe(rule: str, at: time, timezone: str) -> str:
+    """The rule in words: ``Every 2 weeks on Wednesday at 15:00 (America/Chicago)``."""
+    fields = _rule_fields(rule)
+    freq, interval = fields.get("FREQ", "WEEKLY"), int(fields.get("INTERVAL", "1"))
+    unit = _UNIT_TEXT[freq]
+    head = {"DAILY": "Daily", "WEEKLY": "Weekly", "MONTHLY": "Monthly", "YEARLY": "Yearly"}[freq]
+    if interval > 1:
+        head = f"Every {interval} {unit}s"
+    on = ""
+    if "BYDAY" in fields:
+        days = []
+        for token in fields["BYDAY"].split(","):
+            m = re.fullmatch(r"([+-]?\d)?(\w\w)", token)
+            assert m
+            name = DAY_NAMES[WEEKDAYS.index(m.group(2))]
+            days.append(f"the {_ORDINAL_TEXT[int(m.group(1))]} {name}" if m.group(1) else name)
+        on = " on " + _join(days)
+    elif "BYMONTHDAY" in fields:
+        day = int(fields["BYMONTHDAY"])
+        on = " on the last day" if day == -1 else f" on the {_ordinal(day)}"
+    if "BYMONTH" in fields:
+        on += f" of {MONTH_NAMES[int(fields['BYMONTH']) - 1]}"
+    return f"{head}{on} at {at:%H:%M} ({timezone})"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+@lru_cache(maxsize=20000)
+def _compiled(rule: str, local_start: datetime) -> rrule:
+    return rrulestr(rule, dtstart=local_start)  # type: ignore[return-value]
+
+
+def to_local(moment: datetime, timezone: str) -> datetime:
+    """`moment` (aware) as naive wall time in `timezone`."""
+    return moment.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+
+
+def to_utc(wall: datetime, timezone: str) -> datetime:
+    """Naive wall time in `timezone` as aware UTC (a time skipped by DST lands after the gap)."""
+    return wall.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+
+
+def occurrences(rule: str, dtstart: datetime, timezone: str, after: datetime, before: datetime) -> list[datetime]:
+    """The UTC starts of `rule` in ``[after, before)``, evaluated in `timezone`'s wall time."""
+    compiled = _compiled(rule, to_local(dtstart, timezone))
+    slack = timedelta(days=1)
+    local = compiled.between(to_local(after, timezone) - slack, to_local(before, timezone) + slack, inc=True)
+    found = (to_utc(wall, timezone) for wall in local)
+    return [moment for moment in found if after <= moment < before]
+
+
+def first_after(rule: str, dtstart: datetime, timezone: str, after: datetime) -> datetime | None:
+    """The first UTC start at or after `after`, or None if the rule has ended."""
+    compiled = _compiled(rule, to_local(dtstart, timezone))
+    local_after = to_local(after, timezone) - timedelta(days=1)
+    while True:
+        wall = compiled.after(local_after, inc=True)
+        if wall is None or wall.year > after.year + HORIZON_YEARS:
+            return None
+        moment = to_utc(wall, timezone)
+        if moment >= after:
+            return moment
+        local_after = wall + timedelta(seconds=1)
+
+
+def first_start(pattern: Pattern, timezone: str, now: datetime) -> datetime:
+    """The first occurrence of `pattern` after `now` (and on or after its `from` date), in UTC.
+
+    Raises `UserError` when the rule never happens or its `from` date is in the past.
+    """
+    local_now = to_local(now, timezone)
+    if pattern.starting and pattern.starting < local_now.date():
+        raise UserError(f"{pattern.starting:%Y-%m-%d} is in the past; the series has to start today or later.",
+                        usage=RULE_USAGE)
+    begin = max(local_now, datetime.combine(pattern.starting or local_now.date(), time(0)))
+    anchor = datetime.combine(begin.date(), pattern.at)
+    found = first_after(pattern.rrule, to_utc(anchor, timezone), timezone, max(now, to_utc(begin, timezone)))
+    if found is None:
+        raise UserError("That rule never produces a meeting date.", usage=RULE_USAGE)
+    return found
+
+
+def shortest_gap(rule: str, dtstart: datetime, timezone: str, count: int = 60) -> timedelta:
+    """The shortest time between two consecutive occurrences among the first `count`."""
+    compiled = _compiled(rule, to_local(dtstart, timezone))
+    starts = [to_utc(wall, timezone) for wall in compiled.xafter(to_local(dtstart, timezone), count=count, inc=True)]
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    return min(gaps) if gaps else timedelta(days=366 * HORIZON_YEARS)
+
+
+_RELATIVE = {"today": 0, "tomorrow": 1, "yesterday": -1}
+
+
+def parse_date(text: str, today: date) -> date:
+    """A date typed as ``2026-03-10``, ``mar 10``, ``10 March``, ``today`` or ``tomorrow``.
+
+    A month and day without a year means the next such date on or after `today`.
+    """
+    value = text.strip().lower()
+    if value in _RELATIVE:
+        return today + timedelta(days=_RELATIVE[value])
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        pass
+    words = value.replace(",", " ").split()
+    month = day = None
+    year = None
+    for word in words:
+        stripped = re.sub(r"(st|nd|rd|th)$", "", word)
+        if month_index(word):
+            month = month_index(word)
+        elif stripped.isdigit() and len(stripped) == 4:
+            year = int(stripped)
+        elif stripped.isdigit() and day is None:
+            day = int(stripped)
+        else:
+            month = None
+            break
+    if month is None or day is None:
+        raise UserError(f"“{text}” is not a date I can read.", usage=DATE_USAGE)
+    try:
+        if year is not None:
+            return date(year, month, day)
+        found = date(today.year, month, day)
+        return found if found >= today else date(today.year + 1, month, day)
+    except ValueError as exc:
+        raise UserError(f"{MONTH_NAMES[month - 1]} has no day {day}.", usage=DATE_USAGE) from exc
+
+
+def parse_datetime(text: str, timezone: str, now: datetime) -> tuple[datetime, str]:
+    """A local date and time as typed, read in `timezone` unless one is given; (UTC, zone used)."""
+    words = text.replace("T", " ", 1).split() if re.match(r"\d{4}-\d\d-\d\dT", text) else text.split()
+    tzname = timezone
+    if words and ("/" in words[-1] or words[-1].upper() == "UTC"):
+        tzname = "UTC" if words[-1].upper() == "UTC" else _canonical_zone(words[-1])
+        words = words[:-1]
+    if words and words[-1].lower() in ("am", "pm") and len(words) > 1:
+        words = words[:-2] + [words[-2] + words[-1]]
+    at = parse_time(words[-1]) if words else None
+    if at is None:
+        raise UserError(f"“{text}” needs a time of day.", usage=DATETIME_USAGE)
+    day_words = [w for w in words[:-1] if w.lower() not in ("at", "on")]
+    if not day_words:
+        raise UserError(f"“{text}” needs a date.", usage=DATETIME_USAGE)
+    day = parse_date(" ".join(day_words), to_local(now, tzname).date())
+    return to_utc(datetime.combine(day, at), tzname), tzname
