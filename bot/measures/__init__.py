@@ -1,0 +1,1 @@
+"""Shared measurement: indicators, submissions, reminders' content, progress, charts and exports."""

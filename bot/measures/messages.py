@@ -1,0 +1,75 @@
+"""What the bot says on its own about data: prompts, follow-ups, channel nudges and backbone flags.
+
+Each builder takes the platform `Dialect` (the outbox renders a message once per
+platform) and a `PeriodStatus`, and returns a neutral Reply.
+"""
+
+from __future__ import annotations
+
+from bot.core.messages import Button, ButtonStyle, Reply
+from bot.core.render import Dialect, Markup
+from bot.measures.entries import Dimension
+from bot.measures.forms import form_value
+from bot.measures.status import PartnerStatus, PeriodStatus
+from bot.measures.units import format_value
+from storage.measures import Submission, Unit
+
+FORM_ACTION = "measures.form"
+
+
+def due_text(status: PeriodStatus) -> str:
+    """The due date as people read it (``Fri Apr 10``)."""
+    return f"{status.ladder.due_date:%a %b} {status.ladder.due_date.day}"
+
+
+def prompt(m: Dialect, status: PeriodStatus, partner: PartnerStatus, dims: list[Dimension],
+           last: Submission | None, *, reminder: bool = False) -> Reply:
+    """The direct message asking `partner`'s contact for the period's data, with the form button."""
+    ind = status.indicator
+    unit = Unit(ind.unit)
+    on_behalf = partner.member.name if partner.contact is not None and partner.contact.id != partner.member.id else ""
+    for_option = f" --for {partner.member.key}" if on_behalf else ""
+    text = m.render(
+        "measure_prompt.j2", indicator=ind, period=status.period.label, due=due_text(status),
+        partner=partner.reporter.partner or partner.member.name, on_behalf=on_behalf, reminder=reminder,
+        submitted=len(status.submitted), expected=len(status.partners),
+        last=format_value(unit, last.value) if last else "", last_period=last.period if last else "",
+        dimensions=", ".join(d.name for d in dims),
+        command=f"/ci submit {ind.key} VALUE --period {status.period.label}{for_option}",
+    )
+    return Reply(
+        title=f"{'Reminder: ' if reminder else ''}{ind.name} data due {due_text(status)}",
+        sections=[text],
+        buttons=[Button("Submit data", FORM_ACTION,
+                        form_value(ind.id or 0, status.period.label, partner.reporter.id or 0), ButtonStyle.PRIMARY)],
+    )
+
+
+def nudge(m: Dialect, status: PeriodStatus, mention_ids: dict[int, str]) -> Reply:
+    """The due-date message in the working group's channel naming who is outstanding.
+
+    Names are plain text; a member is pinged only when `mention_ids` has their platform id.
+    """
+    names = [Markup(f"<@{mention_ids[p.member.id or 0]}>") if p.member.id in mention_ids else m.escape(p.name)
+             for p in status.outstanding]
+    text = m.render("measure_nudge.j2", indicator=status.indicator, period=status.period.label,
+                    due=due_text(status), submitted=len(status.submitted), expected=len(status.partners),
+                    outstanding=names)
+    return Reply(title=f"{status.indicator.name}: data due today", sections=[text],
+                 mentions=[mention_ids[p.member.id or 0] for p in status.outstanding if p.member.id in mention_ids])
+
+
+def flag(m: Dialect, status: PeriodStatus) -> Reply:
+    """The backbone's notice that a period is overdue, naming the late partners, with a re-send button."""
+    ind = status.indicator
+    text = m.render("measure_flag.j2", indicator=ind, period=status.period.label, due=due_text(status),
+                    late=[p.name for p in status.outstanding], submitted=len(status.submitted),
+                    expected=len(status.partners))
+    return Reply(title=f"Overdue: {ind.name} {status.period.label}", sections=[text],
+                 buttons=[resend_button(status)])
+
+
+def resend_button(status: PeriodStatus) -> Button:
+    """A button that re-sends the prompt to every outstanding partner of the period."""
+    return Button(f"Re-send {status.indicator.key} {status.period.label} ({len(status.outstanding)})"[:75],
+                  "measures.resend", f"{status.indicator.id}:{status.period.label}")

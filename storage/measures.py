@@ -1,0 +1,150 @@
+"""Shared measurement: indicators, who reports them, and the values partners submit.
+
+An `Indicator` is declared once by the backbone (initiative file or command) with its
+unit, polarity, reporting calendar, due rule, disaggregation dimensions, reminder
+ladder and visibility. Each `IndicatorReporter` is one partner (an organization,
+answered for by a member). A `Submission` is one partner's value for one period, with
+its disaggregation cells; a correction replaces it and leaves a `SubmissionRevision`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlmodel import AutoString, Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+class Unit(StrEnum):
+    """What an indicator's values count, which decides how they are checked and shown."""
+
+    COUNT = "count"
+    PERCENT = "percent"
+    CURRENCY = "currency"
+    RATE = "rate_per_1000"
+    DAYS = "days"
+    NUMBER = "number"
+
+
+class Polarity(StrEnum):
+    """Whether a higher or a lower value is the better one."""
+
+    HIGHER = "higher"
+    LOWER = "lower"
+
+
+class PeriodKind(StrEnum):
+    """How often an indicator is reported."""
+
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    ANNUAL = "annual"
+
+
+class Visibility(StrEnum):
+    """Who sees what: partner values for all, the initiative total only, or backbone only."""
+
+    PUBLIC = "public"
+    AGGREGATE = "aggregate"
+    BACKBONE = "backbone"
+
+
+class Indicator(SQLModel, table=True):
+    """One shared indicator of the initiative and the rules for collecting it.
+
+    `dimensions` is a list of ``{"key", "name", "categories": [...]}``. The ladder
+    fields switch each reminder step on or off: `prompt` at period end, a follow-up
+    `follow_up_days` before the due date (0 skips it), a `nudge` in the channel of
+    `group_id` on the due date, and a `flag` to the backbone the day after.
+    """
+
+    __table_args__ = (UniqueConstraint("initiative_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(foreign_key="initiative.id", index=True)
+    key: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    definition: str = Field(default="", max_length=2000)
+    term: str = Field(default="", max_length=100)  # glossary term the definition links to
+    unit: Unit = Field(sa_type=AutoString, max_length=20)
+    polarity: Polarity = Field(sa_type=AutoString, default=Polarity.HIGHER, max_length=8)
+    baseline_value: float | None = None
+    baseline_period: str = Field(default="", max_length=16)
+    period_kind: PeriodKind = Field(sa_type=AutoString, default=PeriodKind.QUARTERLY, max_length=16)
+    fiscal_year_start: int = 1  # month 1-12 the (fiscal) year starts in
+    due_days: int = 10  # days after the period's last day
+    dimensions: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    visibility: Visibility = Field(sa_type=AutoString, default=Visibility.AGGREGATE, max_length=16)
+    group_id: int | None = Field(default=None, foreign_key="group_.id")
+    prompt: bool = True
+    follow_up_days: int = 3
+    nudge: bool = True
+    nudge_mentions: bool = False
+    flag: bool = True
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class IndicatorTarget(SQLModel, table=True):
+    """A value the initiative means to reach by a date; an indicator may have several."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", index=True)
+    value: float
+    by: date
+    label: str = Field(default="", max_length=200)
+
+
+class IndicatorReporter(SQLModel, table=True):
+    """A partner that reports an indicator, and the member who answers for it."""
+
+    __table_args__ = (UniqueConstraint("indicator_id", "member_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    partner: str = Field(max_length=200)  # the organization, as shown to readers
+    active: bool = True  # False once taken off the indicator; kept for the values it sent
+
+
+class Submission(SQLModel, table=True):
+    """One partner's value of one indicator for one period, with its disaggregation cells.
+
+    `cells` maps a dimension key to ``{category: value}``; a dimension left out was not
+    reported.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("indicator_id", "reporter_id", "period"),
+        Index("ix_submission_indicator_period", "indicator_id", "period_start"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id")
+    reporter_id: int = Field(foreign_key="indicatorreporter.id", index=True)
+    period: str = Field(max_length=16)
+    period_start: date
+    value: float
+    cells: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    note: str = Field(default="", max_length=1000)
+    submitted_by_id: int | None = Field(default=None, foreign_key="member.id")
+    submitted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SubmissionRevision(SQLModel, table=True):
+    """A correction: what the submission said before, who changed it, when and why."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    changed_by_id: int | None = Field(default=None, foreign_key="member.id")
+    old_value: float
+    old_cells: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    old_note: str = Field(default="", max_length=1000)
+    new_value: float
+    reason: str = Field(max_length=500)
