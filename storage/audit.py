@@ -7,9 +7,12 @@ import json
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import Field, Session, SQLModel, select
 
 from storage.types import UTCDateTime, utcnow
+
+AUDIT_LOCK = 0x63696261  # "ciba": the advisory lock that orders audit writers
 
 
 class AuditEvent(SQLModel, table=True):
@@ -45,7 +48,13 @@ def record(
     subject: str = "",
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append an audit event in the caller's transaction and return it."""
+    """Append an audit event in the caller's transaction and return it.
+
+    On PostgreSQL a transaction-scoped advisory lock serializes writers until they
+    commit, so two concurrent transactions can never chain to the same event.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK})
     last = session.exec(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()  # type: ignore[union-attr]
     event = AuditEvent(
         initiative_id=initiative_id,

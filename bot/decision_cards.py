@@ -1,0 +1,162 @@
+"""What a decision looks like in chat: the channel post with vote buttons, results, reminders, the log.
+
+Every function takes the target's `Dialect`, so the same card renders for Slack,
+Discord or the console; user text goes through the templates' escaping.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from bot import decisions
+from bot.core.messages import Button, ButtonStyle, Field, Reply
+from bot.core.render import Dialect, Markup
+from bot.measures.progress import summaries
+from bot.measures.units import format_value
+from bot.measures.visibility import Viewer, sees_indicator
+from bot.tally import Choice, CountBy, Rule, Tally
+from storage.decisions import Decision, DecisionStatus
+from storage.measures import Indicator, Unit
+from storage.models import Group, Initiative, Member
+
+VOTE_ACTION = "decision.vote"
+_URL = re.compile(r"^https?://[A-Za-z0-9\-._~:/?#@!$&'*+,;=%]+$")
+_LABELS = {Choice.AGREE: "Agree", Choice.ABSTAIN: "Abstain", Choice.DISAGREE: "Disagree", Choice.BLOCK: "Block"}
+_STYLES = {Choice.AGREE: ButtonStyle.PRIMARY, Choice.BLOCK: ButtonStyle.DANGER}
+
+
+def when(moment: datetime | None, tz: ZoneInfo) -> str:
+    """`moment` in `tz`, like ``Thu 5 Mar 2026, 17:00 CST``."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(tz)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M %Z}"
+
+
+def zone_of(session: Session, decision: Decision) -> ZoneInfo:
+    """The initiative's timezone, for posts that many people read."""
+    initiative = session.get(Initiative, decision.initiative_id)
+    return ZoneInfo(initiative.timezone if initiative else "UTC")
+
+
+def evidence_items(m: Dialect, evidence: str) -> list[str]:
+    """Evidence lines: a line that is exactly an http(s) URL becomes a link, the rest is escaped text."""
+    items: list[str] = []
+    for line in evidence.splitlines():
+        line = line.strip().lstrip("•-* ").strip()
+        if not line:
+            continue
+        items.append(m.link(line, line) if _URL.match(line) else m.escape(line))
+    return items
+
+
+def indicator_items(session: Session, m: Dialect, decision: Decision, today: date) -> list[str]:
+    """The indicators a decision cites, each with its latest value as anyone in the channel may see it."""
+    keys = [k.strip().lower() for k in decision.indicators.split(",") if k.strip()]
+    if not keys:
+        return []
+    found = session.exec(select(Indicator).where(Indicator.initiative_id == decision.initiative_id,
+                                                 col(Indicator.key).in_(keys))).all()
+    public = Viewer(None, False)
+    items = []
+    for summary in summaries(session, [i for i in found if sees_indicator(public, i)], public, today):
+        latest = summary.latest
+        value = (f"{format_value(Unit(summary.indicator.unit), latest.value)} in {latest.period}"
+                 if latest else "no value reported yet")
+        items.append(m.escape(f"{summary.indicator.name} ({summary.indicator.key}): {value}"))
+    return items
+
+
+def vote_buttons(decision: Decision) -> list[Button]:
+    """Agree, Abstain, Disagree and (under consent or consensus) Block, each carrying ``ID:choice``."""
+    rule = Rule(decision.rule)
+    return [Button(_LABELS[c], VOTE_ACTION, f"{decision.id}:{c.value}", _STYLES.get(c, ButtonStyle.DEFAULT))
+            for c in Choice if c != Choice.BLOCK or rule.allows_block]
+
+
+def count_text(m: Dialect, decision: Decision, tally: Tally) -> Markup:
+    """The running or final count in one or two lines."""
+    unit = "organizations" if decision.count_by == CountBy.ORGANIZATION else "eligible voters"
+    return m.render("decision_count.j2", tally=tally, unit=unit, open=decision.status == DecisionStatus.OPEN)
+
+
+def proposal_card(session: Session, m: Dialect, decision: Decision) -> Reply:
+    """The channel post of a decision: text, evidence, settings, running count and, while open, vote buttons."""
+    group = session.get(Group, decision.group_id)
+    proposer = session.get(Member, decision.proposer_id) if decision.proposer_id else None
+    tz = zone_of(session, decision)
+    tally = decisions.current_tally(session, decision)
+    today = (decision.closed_at or decision.created_at).astimezone(tz).date()
+    body = m.render("decision_card.j2", decision=decision, evidence=evidence_items(m, decision.evidence)
+                    + indicator_items(session, m, decision, today))
+    rule = Rule(decision.rule)
+    fields = [
+        Field("Rule", f"{rule.value}: {rule.explained}"),
+        Field("Closes" if decision.status == DecisionStatus.OPEN else "Closed",
+              when(decision.closed_at or decision.closes_at, tz)),
+        Field("Quorum", decision.quorum),
+    ]
+    if decision.count_by == CountBy.ORGANIZATION:
+        fields.append(Field("Counting", f"one vote per organization; divided organizations {decision.split_as}"))
+    if decision.anonymous:
+        fields.append(Field("Ballot", "secret: nobody, not even the bot, can show who voted what"))
+    is_open = decision.status == DecisionStatus.OPEN
+    counted = m.escape("Agreed in a meeting; no vote was held.") if decision.meeting_id else count_text(
+        m, decision, tally)
+    sections = [s for s in (body, counted) if s]
+    if not is_open:
+        sections.append(m.escape(f"Status: {decision.status}."))
+    by = f" by {proposer.name}" if proposer else ""
+    return Reply(
+        title=f"Decision #{decision.id}: {decision.title}",
+        sections=sections,
+        fields=fields,
+        buttons=vote_buttons(decision) if is_open else [],
+        context=f"Proposed{by} in {group.name if group else 'a group'}."
+                + (" A reason is asked with every vote." if decision.reason_required and is_open else ""),
+    )
+
+
+def result_card(session: Session, m: Dialect, decision: Decision, tally: Tally) -> Reply:
+    """The post announcing a closed vote: counts, quorum and the rule's result."""
+    unit = "organizations" if decision.count_by == CountBy.ORGANIZATION else "voters"
+    return Reply(
+        title=f"Vote closed on #{decision.id}: {decision.title}",
+        sections=[count_text(m, decision, tally),
+                  m.render("decision_result.j2", tally=tally, decision=decision,
+                           rule_text=Rule(decision.rule).explained, unit=unit)],
+    )
+
+
+def reminder_card(session: Session, m: Dialect, decision: Decision, member: Member) -> Reply:
+    """A private nudge to an eligible member who has not voted."""
+    group = session.get(Group, decision.group_id)
+    tz = ZoneInfo(member.timezone) if member.timezone else zone_of(session, decision)
+    text = m.render("decision_reminder.j2", decision=decision, group=group.name if group else "",
+                    closes=when(decision.closes_at, tz))
+    return Reply(title=f"Your vote on #{decision.id}", sections=[text], buttons=vote_buttons(decision))
+
+
+def review_card(session: Session, m: Dialect, decision: Decision) -> Reply:
+    """The reminder to the backbone that a decision is due for review."""
+    group = session.get(Group, decision.group_id)
+    return Reply(title=f"Review decision #{decision.id}",
+                 sections=[m.render("decision_review.j2", decision=decision, group=group.name if group else "")])
+
+
+def log_line(session: Session, m: Dialect, decision: Decision, tz: ZoneInfo) -> Markup:
+    """One decision in the log."""
+    group = session.get(Group, decision.group_id)
+    return m.render("decision_line.j2", decision=decision, group=group.name if group else "",
+                    closes=when(decision.closes_at, tz))
+
+
+def vote_lines(session: Session, m: Dialect, decision: Decision) -> list[Markup]:
+    """Who voted what (never for an anonymous decision)."""
+    return [m.render("decision_vote_line.j2", voter=voter.name, choice=vote.choice,
+                     proxy=proxy.name if proxy else "", reason=vote.reason)
+            for voter, vote, proxy in decisions.votes_of(session, decision)]

@@ -1,0 +1,125 @@
+"""A decision in its group's channel: the post with vote buttons, kept current, and the result.
+
+The proposal is posted through the outbox (key ``decision:ID:post``). When the
+count or status changes, the decision's `version` is bumped in the same
+transaction; `refresh_posts` (run next to the dispatcher) then edits each sent
+post once for the newest version through `Sender.update`. Many clicks in a burst
+become one edit, and an edit that fails is simply retried on the next round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.core.delivery import DeliveryFailed, RateLimited, Sender, Target
+from bot.core.messages import Reply
+from bot.core.render import dialect
+from bot.decision_cards import proposal_card, result_card
+from bot.outbox import enqueue_to_group
+from bot.tally import Tally
+from storage.db import session_scope
+from storage.decisions import Decision
+from storage.outbox import OutboxMessage, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+
+def post_key(decision: Decision) -> str:
+    """The outbox key prefix of a decision's channel post."""
+    return f"decision:{decision.id}:post"
+
+
+def announce(session: Session, decision: Decision) -> int:
+    """Queue the proposal post for every channel of the deciding group."""
+    return enqueue_to_group(session, decision.group_id, post_key(decision),
+                            lambda m: proposal_card(session, m, decision))
+
+
+def refresh(session: Session, decision: Decision) -> None:
+    """Mark the channel post as out of date, so `refresh_posts` edits it."""
+    decision.version += 1
+    session.add(decision)
+
+
+def closed(session: Session, decision: Decision, result: Tally) -> None:
+    """Post the result of a closed vote and mark the proposal post (buttons gone) for an edit."""
+    enqueue_to_group(session, decision.group_id, f"decision:{decision.id}:result",
+                     lambda m: result_card(session, m, decision, result))
+    refresh(session, decision)
+
+
+@dataclass
+class _Edit:
+    decision_id: int
+    version: int
+    edits: list[tuple[Target, str, Reply]]
+    complete: bool  # every post of the decision has been sent (none pending)
+
+
+def _stale(engine: Engine, limit: int) -> list[_Edit]:
+    with session_scope(engine) as session:
+        stale = session.exec(select(Decision).where(Decision.version != Decision.shown_version)
+                             .order_by(col(Decision.id)).limit(limit)).all()
+        found: list[_Edit] = []
+        for decision in stale:
+            rows = session.exec(select(OutboxMessage).where(
+                col(OutboxMessage.key).startswith(post_key(decision) + "@"))).all()
+            edits = [(Target(row.platform, row.team_id, row.channel_id, row.user_id), row.message_id,
+                      proposal_card(session, dialect(row.platform), decision))
+                     for row in rows if row.status == OutboxStatus.SENT and row.message_id]
+            pending = any(row.status in (OutboxStatus.PENDING, OutboxStatus.SENDING) for row in rows)
+            found.append(_Edit(decision.id, decision.version, edits, not pending))  # type: ignore[arg-type]
+        return found
+
+
+def _shown(engine: Engine, decision_id: int, version: int) -> None:
+    with session_scope(engine) as session:
+        table = Decision.__table__  # type: ignore[attr-defined]
+        session.execute(update(table).where(table.c.id == decision_id, table.c.shown_version < version)
+                        .values(shown_version=version))
+
+
+async def refresh_posts(engine: Engine, senders: dict[str, Sender], *, limit: int = 20) -> int:
+    """Edit the channel posts of decisions whose count or status changed; returns how many posts were edited.
+
+    Safe to run on several replicas and to repeat: an edit replaces the whole
+    message with the current card, and a decision counts as shown only once all
+    its posts were edited for that version.
+    """
+    edited = 0
+    for item in await asyncio.to_thread(_stale, engine, limit):
+        ok = item.complete
+        for target, message_id, reply in item.edits:
+            sender = senders.get(target.platform)
+            if sender is None:
+                continue
+            try:
+                await sender.update(target, message_id, reply)
+                edited += 1
+            except RateLimited:
+                ok = False
+            except DeliveryFailed:
+                log.warning("the post of decision %s on %s cannot be edited any more", item.decision_id,
+                            target.platform)
+            except Exception:
+                log.exception("could not edit the post of decision %s on %s", item.decision_id, target.platform)
+                ok = False
+        if ok:
+            await asyncio.to_thread(_shown, engine, item.decision_id, item.version)
+    return edited
+
+
+async def keep_posts_fresh(engine: Engine, senders: dict[str, Sender], interval: float = 2.0) -> None:
+    """Run `refresh_posts` every `interval` seconds until cancelled (on the dispatcher's replica)."""
+    while True:
+        try:
+            await refresh_posts(engine, senders)
+        except Exception:
+            log.exception("refreshing decision posts failed")
+        await asyncio.sleep(interval)
