@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
+from bot import decision_jobs, measure_jobs, meeting_jobs
 from bot.core.clock import Clock
 from bot.core.core import Core
 from bot.core.registry import Registry
-from bot.flows import help
+from bot.flows import agenda, decisions, glossary, help, home, measures, meetings, minutes
+from bot.scheduler import Scheduler
 
-FLOWS = (help,)
+FLOWS = (help, home, glossary, meetings, agenda, minutes, decisions, measures)
+JOBS = (meeting_jobs, measure_jobs, decision_jobs)
 
 
 def build_registry() -> Registry:
@@ -18,6 +21,12 @@ def build_registry() -> Registry:
     for flow in FLOWS:
         flow.register(registry)
     return registry
+
+
+def install_jobs(scheduler: Scheduler) -> None:
+    """Give `scheduler` every flow's reconcilers and periodic sweeps."""
+    for jobs in JOBS:
+        jobs.install(scheduler)
 
 
 def build_core(engine: Engine, clock: Clock | None = None) -> Core:

@@ -16,7 +16,11 @@ app = typer.Typer(help="cibot: the chat bot that keeps a collective impact initi
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 glossary_app = typer.Typer(help="Import and export the glossary.", no_args_is_help=True)
 discord_app = typer.Typer(help="Discord application maintenance.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+export_app = typer.Typer(help="Export records as CSV.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+app.add_typer(export_app, name="export")
 app.add_typer(glossary_app, name="glossary")
 app.add_typer(discord_app, name="discord")
 
@@ -168,6 +172,125 @@ def glossary_export(
         typer.echo(f"wrote {output}")
     else:
         sys.stdout.write(text)
+
+
+@app.command()
+def serve(
+    platform: Annotated[str, typer.Option(help="slack, discord, or slack,discord for both.")] = "slack",
+    port: Annotated[int, typer.Option(help="HTTP port: Slack events, calendar feeds, health.")] = 3000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
+) -> None:
+    """Run the bot for Slack and/or Discord (scheduler and outbox run on one elected replica)."""
+    import asyncio
+    import logging
+
+    from bot.serve import PLATFORMS
+    from bot.serve import serve as run
+
+    chosen = [p.strip().lower() for p in platform.split(",") if p.strip()]
+    unknown = [p for p in chosen if p not in PLATFORMS]
+    if unknown or not chosen:
+        raise fail(f"--platform takes {', '.join(PLATFORMS)} or both comma-separated, not {platform!r}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    engine = open_database()
+    try:
+        asyncio.run(run(engine, chosen, host=host, port=port))
+    except (ValueError, LookupError) as exc:  # missing tokens and other settings
+        raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def calendar(
+    group: Annotated[str, typer.Argument(help="Group key from the initiative YAML.")],
+    initiative: InitiativeOption = "",
+) -> None:
+    """Print the iCalendar feed of a group's meeting series."""
+    from bot.calendar_feed import UnknownGroup, calendar_for_group
+    from storage.db import session_scope
+
+    engine = open_database()
+    with session_scope(engine) as session:
+        initiative_id = pick_initiative(session, initiative).id
+        try:
+            feed = calendar_for_group(session, group, initiative_id=initiative_id)
+        except UnknownGroup as exc:
+            raise fail(str(exc)) from None
+    sys.stdout.write(feed.decode())
+
+
+@discord_app.command("sync")
+def discord_sync() -> None:
+    """Register the /ci commands with Discord now (per guild in DISCORD_GUILD_IDS, else globally)."""
+    import asyncio
+
+    from bot.adapters.discord.client import sync_commands
+    from bot.app import build_core
+
+    try:
+        synced = asyncio.run(sync_commands(build_core(open_database())))
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    typer.echo("synced: " + ", ".join(synced))
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exit 1 at the first broken or missing event."""
+    from bot.audit_chain import verify_chain
+    from storage.db import session_scope
+
+    with session_scope(open_database()) as session:
+        check = verify_chain(session)
+    if not check.ok:
+        typer.echo(f"audit log BROKEN at event {check.broken_id}: {check.problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"audit log intact: {check.checked} events checked")
+
+
+def _export(kind: str, fmt: str, output: Path | None, initiative: str) -> None:
+    from importlib import import_module
+
+    from storage.db import session_scope
+
+    if fmt != "csv":
+        raise fail("--format csv is the only export format")
+    module, function = EXPORTS[kind].split(":")
+    with session_scope(open_database()) as session:
+        text = getattr(import_module(module), function)(session, pick_initiative(session, initiative).id)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}")
+    else:
+        sys.stdout.write(text)
+
+
+EXPORTS = {
+    "decisions": "bot.decisions:export_decisions",
+    "measures": "bot.measures.exports:export_measures",
+    "submissions": "bot.measures.exports:export_submissions",
+}
+FormatOption = Annotated[str, typer.Option("--format", help="csv")]
+OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")]
+
+
+@export_app.command("decisions")
+def export_decisions(fmt: FormatOption = "csv", output: OutputOption = None, initiative: InitiativeOption = "") -> None:
+    """The decision log: proposals, rules, tallies and outcomes (never anonymous votes)."""
+    _export("decisions", fmt, output, initiative)
+
+
+@export_app.command("measures")
+def export_measures(fmt: FormatOption = "csv", output: OutputOption = None, initiative: InitiativeOption = "") -> None:
+    """Every indicator with its definition, unit, baseline, targets and latest value."""
+    _export("measures", fmt, output, initiative)
+
+
+@export_app.command("submissions")
+def export_submissions(fmt: FormatOption = "csv", output: OutputOption = None, initiative: InitiativeOption = "") -> None:
+    """Every submitted value, per period, partner and disaggregation cell, with corrections."""
+    _export("submissions", fmt, output, initiative)
 
 
 def main() -> None:

@@ -1,6 +1,15 @@
 """Every table, imported in one place so SQLModel's metadata (and Alembic) sees them all."""
 
 from storage.audit import AuditEvent
+from storage.decisions import (
+    Decision,
+    DecisionParticipation,
+    DecisionPolicy,
+    DecisionProxy,
+    DecisionStatus,
+    DecisionVote,
+    SecretBallot,
+)
 from storage.glossary import (
     GlossaryAlias,
     GlossaryMiss,
@@ -20,8 +29,46 @@ from storage.initiative import (
     PlatformIdentity,
     Role,
 )
+from storage.jobs import scheduled_jobs
+from storage.measures import (
+    Indicator,
+    IndicatorReporter,
+    IndicatorTarget,
+    Submission,
+    SubmissionRevision,
+)
+from storage.meetings import (
+    ActionItem,
+    AgendaItem,
+    Attendance,
+    Cadence,
+    Meeting,
+    MeetingNote,
+)
+from storage.outbox import OutboxMessage, OutboxStatus
 
 __all__ = [
+    "Decision",
+    "DecisionParticipation",
+    "DecisionPolicy",
+    "DecisionProxy",
+    "DecisionStatus",
+    "DecisionVote",
+    "SecretBallot",
+    "Indicator",
+    "IndicatorReporter",
+    "IndicatorTarget",
+    "Submission",
+    "SubmissionRevision",
+    "OutboxMessage",
+    "OutboxStatus",
+    "scheduled_jobs",
+    "ActionItem",
+    "AgendaItem",
+    "Attendance",
+    "Cadence",
+    "Meeting",
+    "MeetingNote",
     "AuditEvent",
     "ChannelBinding",
     "GlossaryAlias",

@@ -47,6 +47,8 @@ from bot.initiative_file.values import (
     text_list,
     timezone,
 )
+from bot.measures.indicator_file import check_indicators, read_indicators
+from bot.meeting_file import check_cadences, read_cadences
 from storage.models import GroupKind, Role, TermStatus
 
 
@@ -282,6 +284,8 @@ SECTIONS: dict[str, Section] = {
     "groups": Section(read_groups),
     "members": Section(read_members),
     "glossary": Section(read_glossary),
+    "indicators": Section(read_indicators),
+    "cadences": Section(read_cadences),
 }
 
 
@@ -339,5 +343,5 @@ def check_references(spec: InitiativeSpec, problems: Problems) -> None:
 
 
 CHECKS: tuple[Callable[[InitiativeSpec, Problems], None], ...] = (
-    check_keys, check_platform_ids, check_references,
+    check_keys, check_platform_ids, check_references, check_indicators, check_cadences,
 )

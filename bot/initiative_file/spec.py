@@ -7,6 +7,8 @@ from datetime import date, datetime
 
 from bot.glossary_book import TermEntry
 from bot.initiative_file.problems import Where
+from bot.measures.indicators import IndicatorSpec
+from bot.meeting_file import CadenceSpec
 
 
 @dataclass
@@ -74,4 +76,6 @@ class InitiativeSpec:
     groups: list[GroupSpec] = field(default_factory=list)
     members: list[MemberSpec] = field(default_factory=list)
     glossary: list[TermEntry] = field(default_factory=list)
+    indicators: list[IndicatorSpec] = field(default_factory=list)
+    cadences: list[CadenceSpec] = field(default_factory=list)
     lines: dict[str, int] = field(default_factory=dict)  # section name -> its line

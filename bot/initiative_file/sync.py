@@ -23,6 +23,8 @@ from bot.initiative_file.parse import parse_initiative
 from bot.initiative_file.problems import InitiativeFileError, Problems, Where
 from bot.initiative_file.report import LoadReport, Tally
 from bot.initiative_file.spec import InitiativeSpec, MemberSpec
+from bot.measures.indicator_file import sync_indicator_section
+from bot.meeting_file import sync_cadence_section
 from storage import audit
 from storage.models import (
     ChannelBinding,
@@ -319,4 +321,5 @@ def _id(row: Member | Group) -> int:
 # Each step syncs one kind of row and reports on it (None: the file says nothing about it).
 STEPS: tuple[Callable[[Run], Tally | None], ...] = (
     sync_members, sync_identities, sync_groups, sync_bindings, sync_memberships, sync_glossary,
+    sync_indicator_section, sync_cadence_section,
 )
