@@ -182,23 +182,25 @@ def serve(
 ) -> None:
     """Run the bot for Slack and/or Discord (scheduler and outbox run on one elected replica)."""
     import asyncio
+    import contextlib
     import logging
 
-    from bot.serve import PLATFORMS
+    from bot.serve import PLATFORMS, ConfigError, check_port, settings_for, until_terminated
     from bot.serve import serve as run
 
     chosen = [p.strip().lower() for p in platform.split(",") if p.strip()]
     unknown = [p for p in chosen if p not in PLATFORMS]
     if unknown or not chosen:
         raise fail(f"--platform takes {', '.join(PLATFORMS)} or both comma-separated, not {platform!r}")
+    try:
+        settings = settings_for(chosen)
+        check_port(host, port)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = open_database()
-    try:
-        asyncio.run(run(engine, chosen, host=host, port=port))
-    except (ValueError, LookupError) as exc:  # missing tokens and other settings
-        raise fail(str(exc)) from None
-    except KeyboardInterrupt:
-        pass
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the work was cancelled and cleaned up
+        asyncio.run(until_terminated(run(engine, settings, host=host, port=port)))
 
 
 @app.command()

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import signal
+import socket
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
@@ -19,35 +23,110 @@ from bot.core.delivery import Sender
 from bot.http_routes import routes, serve_routes
 from bot.leader import lead
 
+if TYPE_CHECKING:
+    from bot.adapters.discord.settings import DiscordSettings
+    from bot.adapters.slack.settings import SlackSettings
+
 log = logging.getLogger(__name__)
 PLATFORMS = ("slack", "discord")
 
 
-async def serve(engine: Engine, platforms: list[str], *, host: str = "0.0.0.0", port: int = 3000) -> None:
-    """Run the chosen platforms, the HTTP routes and (when elected) the background work."""
+class ConfigError(Exception):
+    """`cibot serve` cannot start as configured (a missing token, a taken port); the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings of the platforms to serve (None: that platform is not served)."""
+
+    slack: SlackSettings | None = None
+    discord: DiscordSettings | None = None
+
+    @property
+    def platforms(self) -> list[str]:
+        """The platforms to serve, by name."""
+        return [name for name in PLATFORMS if getattr(self, name) is not None]
+
+
+def settings_for(platforms: list[str]) -> Settings:
+    """Read the chosen platforms' settings from the environment; `ConfigError` names what is missing."""
+    slack = discord = None
+    if "slack" in platforms:
+        from bot.adapters.slack.settings import SlackConfigError, SlackSettings
+
+        try:
+            slack = SlackSettings.from_env()
+        except SlackConfigError as exc:
+            raise ConfigError(str(exc)) from None
+    if "discord" in platforms:
+        from bot.adapters.discord.settings import DiscordConfigError, DiscordSettings
+
+        try:
+            discord = DiscordSettings.from_env()
+        except DiscordConfigError as exc:
+            raise ConfigError(str(exc)) from None
+    return Settings(slack, discord)
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise `ConfigError` when this machine cannot listen on `host:port` (taken, or not its address)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the HTTP server will
+            probe.bind(address)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                          "stop what is using it or choose another --port / --host") from None
+
+
+async def serve(engine: Engine, settings: Settings, *, host: str = "0.0.0.0", port: int = 3000) -> None:
+    """Run the configured platforms, the HTTP routes and (when elected) the background work."""
     core = composition.build_core(engine)
     senders: dict[str, Sender] = {}
-    front_ends: list[Awaitable[None]] = []
+    front_ends: list[Coroutine[Any, Any, None]] = []
     ready: list[Callable[[], Awaitable[None]]] = []
-    if "slack" in platforms:
-        from bot.adapters.slack import SlackSender, SlackSettings, run_slack
+    if settings.slack is not None:
+        from bot.adapters.slack import SlackSender, run_slack
 
-        slack = SlackSettings.from_env()
-        senders["slack"] = SlackSender(slack.web_client(retry_rate_limited=False))
-        front_ends.append(run_slack(core, port=port, host=host, settings=slack, routes=routes(engine)))
+        senders["slack"] = SlackSender(settings.slack.web_client(retry_rate_limited=False))
+        front_ends.append(run_slack(core, port=port, host=host, settings=settings.slack, routes=routes(engine)))
     else:
         front_ends.append(serve_routes(routes(engine), host, port))
-    if "discord" in platforms:
+    if settings.discord is not None:
         from bot.adapters.discord.client import build_discord_client, run_discord
         from bot.adapters.discord.sender import DiscordSender
-        from bot.adapters.discord.settings import DiscordSettings
 
-        client = build_discord_client(core, DiscordSettings.from_env())
+        client = build_discord_client(core, settings.discord)
         senders["discord"] = DiscordSender(client)
         front_ends.append(run_discord(core, client=client))
         ready.append(client.wait_until_ready)
-    log.info("serving %s on %s:%d", ", ".join(platforms), host, port)
-    await asyncio.gather(*front_ends, lead(engine, lambda: background(core, senders, ready)))
+    log.info("serving %s on %s:%d", ", ".join(settings.platforms), host, port)
+    async with asyncio.TaskGroup() as parts:  # one part failing stops the others: no half-running bot
+        for front_end in front_ends:
+            parts.create_task(front_end)
+        parts.create_task(lead(engine, lambda: background(core, senders, ready)))
+
+
+async def until_terminated(work: Awaitable[None]) -> None:
+    """Await `work`; SIGTERM cancels it (running its clean-ups) and returns normally.
+
+    Ctrl-C (SIGINT) keeps asyncio's own handling: the work is cancelled the same way
+    and `asyncio.run` raises KeyboardInterrupt afterwards. Call from the main thread.
+    """
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if not task.cancelled() or (current is not None and current.cancelling()):
+            raise  # cancelled from outside (Ctrl-C), not by SIGTERM
+        log.info("stopped by SIGTERM")
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 async def background(core: Core, senders: dict[str, Sender],
@@ -63,9 +142,8 @@ async def background(core: Core, senders: dict[str, Sender],
     composition.install_jobs(scheduler)
     await scheduler.start()
     try:
-        await asyncio.gather(
-            Dispatcher(core.engine, senders, core.clock).run(),
-            keep_posts_fresh(core.engine, senders),
-        )
+        async with asyncio.TaskGroup() as work:
+            work.create_task(Dispatcher(core.engine, senders, core.clock).run())
+            work.create_task(keep_posts_fresh(core.engine, senders))
     finally:
         await scheduler.shutdown()
