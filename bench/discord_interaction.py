@@ -6,7 +6,7 @@ HTTP layer from the tests, and feeds it INTERACTION_CREATE payloads one at a tim
 The time measured runs from the gateway event to the interaction callback being
 sent: what Discord holds against its 3-second deadline.
 
-    .venv/bin/python bench/discord_interaction.py [--requests 400] [--terms 10000]
+    .venv/bin/python -m bench.discord_interaction [--requests 400] [--terms 10000]
 
 Target: p99 < 50 ms.
 """
@@ -17,45 +17,24 @@ import argparse
 import asyncio
 import logging
 import random
-import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from sqlalchemy.engine import Engine
 
-from bot.adapters.discord.client import build_discord_client  # noqa: E402
-from bot.adapters.discord.settings import DiscordSettings  # noqa: E402
-from bot.app import build_core  # noqa: E402
-from bot.core.context import Origin  # noqa: E402
-from bot.glossary_book import TermEntry, upsert_terms  # noqa: E402
-from storage.db import make_engine, session_scope, upgrade  # noqa: E402
-from tests.factories import CAST, seed  # noqa: E402
-from tests.fake_discord_http import APPLICATION_ID, CALLBACK_MESSAGE, DiscordHarness  # noqa: E402
+from bench.common import percentile, scratch_database, seed_glossary, verdict
+from bot.adapters.discord.client import build_discord_client
+from bot.adapters.discord.settings import DiscordSettings
+from bot.app import build_core
+from bot.core.context import Origin
+from tests.factories import CAST
+from tests.fake_discord_http import APPLICATION_ID, CALLBACK_MESSAGE, DiscordHarness
 
 TARGET_P99_MS = 50.0
-WORDS = ("shared", "measure", "agenda", "readiness", "kindergarten", "family", "outcome", "partner",
-         "indicator", "equity", "baseline", "target", "cohort", "literacy", "attendance", "referral")
 
 
-def glossary_terms(count: int) -> list[TermEntry]:
-    """`count` distinct, plausible-looking terms with one-sentence definitions."""
-    rng = random.Random(7)
-    return [TermEntry(term=f"{rng.choice(WORDS)} {rng.choice(WORDS)} {i}",
-                      definition=f"Definition number {i} of the initiative's shared vocabulary.")
-            for i in range(count)]
-
-
-async def measure(directory: Path, requests: int, terms: int) -> tuple[list[float], list[float]]:
+async def measure(engine: Engine, requests: int, terms: int) -> tuple[list[float], list[float]]:
     """Milliseconds per lookup of a random existing term: through Discord, and of the core alone."""
-    engine = make_engine(f"sqlite:///{directory / 'bench.db'}")
-    upgrade(engine)
-    seeded = seed(engine)
-    entries = glossary_terms(terms)
-    with session_scope(engine) as session:
-        upsert_terms(session, seeded.initiative_id, entries)
+    entries = seed_glossary(engine, terms)
     core = build_core(engine)
     harness = await DiscordHarness(build_discord_client(core, DiscordSettings("token", APPLICATION_ID))).start()
     rng = random.Random(11)
@@ -75,7 +54,6 @@ async def measure(directory: Path, requests: int, terms: int) -> tuple[list[floa
         if i >= 20:  # the first lookups warm the term index and the templates
             timings.append(elapsed)
             core_only.append(alone)
-    engine.dispose()
     return timings, core_only
 
 
@@ -86,17 +64,17 @@ def main() -> None:
     parser.add_argument("--terms", type=int, default=10_000)
     options = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    with tempfile.TemporaryDirectory() as tmp:
-        timings, core_only = asyncio.run(measure(Path(tmp), options.requests, options.terms))
+    with scratch_database() as engine:
+        timings, core_only = asyncio.run(measure(engine, options.requests, options.terms))
     print(f"/ci glossary show through discord.py's tree, {options.terms:,} terms, {len(timings)} lookups")
     p99 = report("event to callback", timings)
     report("core alone (same lookups)", core_only)
-    print(f"  {'PASS' if p99 < TARGET_P99_MS else 'FAIL'}: p99 < {TARGET_P99_MS:.0f} ms")
+    print(f"  {verdict(p99 < TARGET_P99_MS)}: p99 < {TARGET_P99_MS:.0f} ms")
 
 
 def report(label: str, timings: list[float]) -> float:
     """Print p50/p99/max of `timings` under `label` and return the p99."""
-    p50, p99 = statistics.median(timings), statistics.quantiles(timings, n=100)[98]
+    p50, p99 = percentile(timings, 50), percentile(timings, 99)
     print(f"  {label:<28} p50 {p50:5.1f} ms   p99 {p99:5.1f} ms   max {max(timings):5.1f} ms")
     return p99
 

@@ -11,57 +11,21 @@ SQLite otherwise.
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from sqlalchemy.engine import Engine
 
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import Engine, make_url  # noqa: E402
-
-from bot.core.delivery import Target  # noqa: E402
-from bot.core.messages import Reply  # noqa: E402
-from bot.dispatcher import Dispatcher, Pace  # noqa: E402
-from bot.outbox import enqueue  # noqa: E402
-from storage.db import DatabaseError, make_engine, session_scope, upgrade  # noqa: E402
-from tests.fake_platform import FakePlatform, FakeSender  # noqa: E402
+from bench.common import local_database
+from bot.core.delivery import Target
+from bot.core.messages import Reply
+from bot.dispatcher import Dispatcher, Pace
+from bot.outbox import enqueue
+from storage.db import session_scope
+from tests.fake_platform import FakePlatform, FakeSender
 
 MESSAGES = 2000
 WORKSPACE_RATE = 200.0  # messages per second across the workspace
 CHANNEL_INTERVAL = 1.0  # seconds between two messages to one channel
-PG_URL = os.environ.get("CIBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-@contextmanager
-def database() -> Iterator[tuple[str, Engine]]:
-    """A freshly migrated database: a scratch PostgreSQL schema, or a temporary SQLite file."""
-    try:
-        admin = make_engine(PG_URL)
-    except DatabaseError:
-        with tempfile.TemporaryDirectory() as tmp:
-            engine = make_engine(f"sqlite:///{tmp}/fanout.db")
-            upgrade(engine)
-            yield "SQLite", engine
-            engine.dispose()
-        return
-    schema = f"cibot_bench_{uuid.uuid4().hex[:8]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        engine = make_engine(make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"}))
-        upgrade(engine)
-        yield "PostgreSQL", engine
-        engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 async def fan_out(engine: Engine, platform: FakePlatform) -> float:
@@ -78,7 +42,7 @@ async def fan_out(engine: Engine, platform: FakePlatform) -> float:
 
 
 def main() -> None:
-    with database() as (name, engine):
+    with local_database() as (name, engine):
         with session_scope(engine) as session:
             for n in range(MESSAGES):
                 enqueue(session, f"announcement:{n}", Target("slack", team_id="T1", channel_id=f"C{n:05d}"),

@@ -3,7 +3,7 @@
 Builds a fresh SQLite database in a temporary directory with 10,000 terms, each with
 an alias and an acronym, then times exact, alias and fuzzy lookups through
 `Core.command_sync` as the console would send them. Prints p50/p99 and PASS/FAIL
-against the targets. Run from the repository root: `.venv/bin/python bench/glossary.py`.
+against the targets. Run from the repository root: `.venv/bin/python -m bench.glossary`.
 """
 
 from __future__ import annotations
@@ -11,22 +11,19 @@ from __future__ import annotations
 import gc
 import os
 import random
-import statistics
 import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.common import percentile, scratch_database, verdict
+from bot.app import build_core
+from bot.core.context import Origin
+from bot.glossary_book import TermEntry, normalize, upsert_terms
+from storage.db import session_scope
+from tests.factories import seed
 
-from bot.app import build_core  # noqa: E402
-from bot.core.context import Origin  # noqa: E402
-from bot.glossary_book import TermEntry, normalize, upsert_terms  # noqa: E402
-from storage.db import make_engine, session_scope, upgrade  # noqa: E402
-from storage.models import Initiative, Member, Platform, PlatformIdentity  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 TERMS = 10_000
 SAMPLES = 300
@@ -75,34 +72,18 @@ def timed(run: Callable[[str], object], queries: list[str]) -> tuple[list[float]
     return wall, cpu
 
 
-def p(times: list[float], percent: int) -> float:
-    """The `percent` percentile of `times`."""
-    return statistics.quantiles(times, n=100, method="inclusive")[percent - 1]
-
-
 def main() -> None:
     """Build the database, time the lookups and `cibot --help`, print the figures."""
     rng = random.Random(7)
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{tmp}/bench.db")
-        upgrade(engine)
+    with scratch_database() as engine:
         entries = make_entries(rng)
         start = time.perf_counter()
+        seeded = seed(engine)
         with session_scope(engine) as session:
-            initiative = Initiative(slug="bench", name="Bench initiative")
-            session.add(initiative)
-            session.flush()
-            assert initiative.id is not None
-            member = Member(initiative_id=initiative.id, key="bench", name="Bench")
-            session.add(member)
-            session.flush()
-            assert member.id is not None
-            session.add(PlatformIdentity(initiative_id=initiative.id, member_id=member.id,
-                                         platform=Platform.CONSOLE, platform_user_id="bench"))
-            upsert_terms(session, initiative.id, entries)
+            upsert_terms(session, seeded.initiative_id, entries)
         print(f"loaded {TERMS} terms with aliases and acronyms in {time.perf_counter() - start:.1f} s")
         core = build_core(engine)
-        origin = Origin("console", "bench")
+        origin = Origin("console", "maria")
 
         def look_up(query: str) -> object:
             return core.command_sync(origin, f"glossary {query}")
@@ -118,13 +99,11 @@ def main() -> None:
         print(f"load average before timing: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
         for name, queries in cases.items():
             times, cpu = timed(look_up, queries)
-            verdict = ""
+            outcome = ""
             if name == "fuzzy":
-                verdict = "  PASS" if p(times, 99) < FUZZY_P99_MS else "  FAIL"
-                verdict += f" (target p99 < {FUZZY_P99_MS} ms)"
-            print(f"{name:6} lookup: p50 {p(times, 50):6.2f} ms  p99 {p(times, 99):6.2f} ms"
-                  f"  (cpu p50 {p(cpu, 50):5.2f} ms){verdict}")
-        engine.dispose()
+                outcome = f"  {verdict(percentile(times, 99) < FUZZY_P99_MS)} (target p99 < {FUZZY_P99_MS} ms)"
+            print(f"{name:6} lookup: p50 {percentile(times, 50):6.2f} ms  p99 {percentile(times, 99):6.2f} ms"
+                  f"  (cpu p50 {percentile(cpu, 50):5.2f} ms){outcome}")
     report_help_time()
 
 
@@ -140,8 +119,7 @@ def report_help_time() -> None:
     if done.returncode != 0:
         print(f"cibot --help: exited {done.returncode} after {seconds:.2f} s  FAIL")
         return
-    verdict = "PASS" if seconds < HELP_SECONDS else "FAIL"
-    print(f"cibot --help: {seconds:.2f} s  {verdict} (target < {HELP_SECONDS} s)")
+    print(f"cibot --help: {seconds:.2f} s  {verdict(seconds < HELP_SECONDS)} (target < {HELP_SECONDS} s)")
 
 
 if __name__ == "__main__":

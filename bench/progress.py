@@ -9,79 +9,44 @@ temporary SQLite file when PostgreSQL is unreachable, then times through the rea
 - the chart render (target < 300 ms),
 and, for information, the whole `/ci progress INDICATOR` reply with its chart.
 
-    .venv/bin/python bench/progress.py [--repeat 15]
+    .venv/bin/python -m bench.progress [--repeat 15]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
-import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from sqlalchemy import insert, text
+from sqlalchemy.engine import Engine
 
-from sqlalchemy import insert, text  # noqa: E402
-from sqlalchemy.engine import Engine, make_url  # noqa: E402
-
-from bot.app import build_core  # noqa: E402
-from bot.core.clock import ManualClock  # noqa: E402
-from bot.core.context import Origin  # noqa: E402
-from bot.measures.charts import progress_chart  # noqa: E402
-from bot.measures.entries import Dimension  # noqa: E402
-from bot.measures.indicators import calendar_of, targets_of  # noqa: E402
-from bot.measures.progress import detail  # noqa: E402
-from bot.measures.visibility import Viewer  # noqa: E402
-from storage.db import DatabaseError, make_engine, session_scope, upgrade  # noqa: E402
-from storage.measures import Indicator, IndicatorReporter, IndicatorTarget, PeriodKind, Submission  # noqa: E402
-from storage.models import Member, PlatformIdentity  # noqa: E402
-from tests.factories import seed  # noqa: E402
+from bench.common import local_database, verdict
+from bot.app import build_core
+from bot.core.clock import ManualClock
+from bot.core.context import Origin
+from bot.measures.charts import progress_chart
+from bot.measures.entries import Dimension
+from bot.measures.indicators import calendar_of, targets_of
+from bot.measures.progress import detail
+from bot.measures.visibility import Viewer
+from storage.db import session_scope
+from storage.measures import Indicator, IndicatorReporter, IndicatorTarget, PeriodKind, Submission
+from storage.models import Member, PlatformIdentity
+from tests.factories import seed
 
 INDICATORS, PARTNERS, PERIODS = 50, 100, 36
 NOW = datetime(2026, 3, 15, 15, 0, tzinfo=UTC)
 TARGET_MS = {"progress": 200.0, "detail": 200.0, "chart": 300.0}
-PG_URL = os.environ.get("CIBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DIMENSIONS = (
     Dimension("race", "Race/ethnicity", ("Black", "Hispanic/Latino", "White", "Asian", "Other")),
     Dimension("zip", "Zip code", ("60601", "60602", "60603", "60604", "60605", "60606")),
     Dimension("age", "Age band", ("0-2", "3-4", "5")),
 )
-
-
-@contextmanager
-def database() -> Iterator[tuple[str, Engine]]:
-    """A freshly migrated database: a scratch PostgreSQL schema, or a temporary SQLite file."""
-    try:
-        admin = make_engine(PG_URL)
-    except DatabaseError as exc:
-        print(f"note: PostgreSQL unreachable ({exc}); falling back to SQLite")
-        with tempfile.TemporaryDirectory() as tmp:
-            engine = make_engine(f"sqlite:///{tmp}/progress.db")
-            upgrade(engine)
-            yield "SQLite", engine
-            engine.dispose()
-        return
-    schema = f"cibot_bench_{uuid.uuid4().hex[:8]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        engine = make_engine(make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"}))
-        upgrade(engine)
-        yield "PostgreSQL", engine
-        engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def split(total: int, parts: int, rng: random.Random) -> list[int]:
@@ -162,15 +127,15 @@ def timed(fn: Callable[[], object], repeat: int) -> float:
 
 
 def report(name: str, ms: float, target: float | None) -> None:
-    verdict = "" if target is None else f"target < {target:.0f} ms  {'PASS' if ms < target else 'FAIL'}"
-    print(f"{name:<44} {ms:8.1f} ms   {verdict}")
+    outcome = "" if target is None else f"target < {target:.0f} ms  {verdict(ms < target)}"
+    print(f"{name:<44} {ms:8.1f} ms   {outcome}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
     repeat = parser.parse_args().repeat
-    with database() as (name, engine):
+    with local_database() as (name, engine):
         started = time.perf_counter()
         key = load(engine)
         with engine.connect() as conn:

@@ -4,8 +4,8 @@ Prints the time until the scheduler is ready (started and reconciled, target < 5
 the process's peak RSS (target < 300 MB) and the firing lag of a burst of reminders
 due within the next seconds (p50 / p99, target p99 < 1 s), each with PASS or FAIL.
 
-    .venv/bin/python bench/scheduler.py                  # a temporary SQLite file
-    .venv/bin/python bench/scheduler.py --url postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python -m bench.scheduler                  # a temporary SQLite file
+    .venv/bin/python -m bench.scheduler --url postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 On PostgreSQL the run happens in a schema of its own that is dropped afterwards.
 """
@@ -16,26 +16,19 @@ import argparse
 import asyncio
 import random
 import resource
-import statistics
-import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from sqlalchemy import insert
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
-from sqlalchemy import insert, text  # noqa: E402
-from sqlalchemy.engine import Engine, make_url  # noqa: E402
-from sqlmodel import Session, col, select  # noqa: E402
-
-from bot import meeting_jobs  # noqa: E402
-from bot.scheduler import Scheduler  # noqa: E402
-from storage.db import make_engine, upgrade  # noqa: E402
-from storage.meetings import Cadence  # noqa: E402
-from storage.models import ChannelBinding, Group, GroupKind, Initiative, Platform  # noqa: E402
-from storage.outbox import OutboxMessage  # noqa: E402
+from bench.common import percentile, scratch_database, verdict
+from bot import meeting_jobs
+from bot.scheduler import Scheduler
+from storage.meetings import Cadence
+from storage.models import ChannelBinding, Group, GroupKind, Initiative, Platform
+from storage.outbox import OutboxMessage
 
 INITIATIVES, CADENCES, BURST = 500, 10_000, 200
 BURST_AFTER = 8  # seconds: after the scheduler is ready (target < 5 s), so lag is firing lag only
@@ -113,9 +106,9 @@ async def measure(engine: Engine) -> dict[str, float]:
                 lags[cadence] = (created - due[cadence]).total_seconds()
     await scheduler.shutdown()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    found = sorted(lags.values()) or [float("inf")]
-    return {"ready": ready, "rss": rss, "p50": statistics.median(found),
-            "p99": found[min(len(found) - 1, int(0.99 * len(found)))], "fired": len(lags)}
+    found = list(lags.values()) or [float("inf")]
+    return {"ready": ready, "rss": rss, "p50": percentile(found, 50), "p99": percentile(found, 99),
+            "fired": len(lags)}
 
 
 def main() -> int:
@@ -123,34 +116,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="", help="database URL (default: a temporary SQLite file)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url, schema = args.url or f"sqlite:///{tmp}/bench.db", ""
-        if url.startswith("postgresql"):
-            schema = f"bench_{uuid.uuid4().hex[:8]}"
-            admin = make_engine(url)
-            with admin.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            url = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
-        engine = make_engine(url)
-        try:
-            upgrade(engine)
-            figures = asyncio.run(measure(engine))
-        finally:
-            engine.dispose()
-            if schema:
-                with admin.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                admin.dispose()
+    with scratch_database(args.url or None) as engine:
+        figures = asyncio.run(measure(engine))
     verdicts = {
         "ready": figures["ready"] < TARGETS["ready"],
         "rss": figures["rss"] < TARGETS["rss"],
         "p99": figures["p99"] < TARGETS["p99"] and figures["fired"] == BURST,
     }
     print(f"series: {CADENCES + BURST} across {INITIATIVES} initiatives")
-    print(f"time to ready:   {figures['ready']:.2f} s   (target < 5 s)    {'PASS' if verdicts['ready'] else 'FAIL'}")
-    print(f"peak RSS:        {figures['rss']:.0f} MB   (target < 300 MB) {'PASS' if verdicts['rss'] else 'FAIL'}")
+    print(f"time to ready:   {figures['ready']:.2f} s   (target < 5 s)    {verdict(verdicts['ready'])}")
+    print(f"peak RSS:        {figures['rss']:.0f} MB   (target < 300 MB) {verdict(verdicts['rss'])}")
     print(f"firing lag:      p50 {figures['p50']:.3f} s, p99 {figures['p99']:.3f} s over {figures['fired']:.0f} "
-          f"of {BURST} reminders (target p99 < 1 s) {'PASS' if verdicts['p99'] else 'FAIL'}")
+          f"of {BURST} reminders (target p99 < 1 s) {verdict(verdicts['p99'])}")
     return 0 if all(verdicts.values()) else 1
 
 

@@ -19,17 +19,13 @@ import asyncio
 import logging
 import random
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bench.common import percentile, scratch_database, seed_glossary, verdict
 from bot.app import build_core
-from bot.glossary_book import TermEntry, upsert_terms
-from storage.db import make_engine, session_scope, upgrade
-from tests.factories import seed
 from tests.fake_slack_api import (
     SIGNING_SECRET,
     FakeSlackApi,
@@ -37,17 +33,6 @@ from tests.fake_slack_api import (
     cibot_on_slack,
     running_app,
 )
-
-WORDS = ("shared", "measure", "agenda", "readiness", "kindergarten", "family", "outcome", "partner",
-         "indicator", "equity", "baseline", "target", "cohort", "literacy", "attendance", "referral")
-
-
-def glossary_terms(count: int) -> list[TermEntry]:
-    """`count` distinct, plausible-looking terms with one-sentence definitions."""
-    rng = random.Random(7)
-    return [TermEntry(term=f"{rng.choice(WORDS)} {rng.choice(WORDS)} {i}",
-                      definition=f"Definition number {i} of the initiative's shared vocabulary.")
-            for i in range(count)]
 
 
 def bare_app(api: FakeSlackApi) -> AsyncApp:
@@ -71,22 +56,12 @@ async def timed(side: SlackSide, text: str) -> float:
     return elapsed
 
 
-def percentile(samples: list[float], p: float) -> float:
-    """The `p`-th percentile (0-100) of `samples`."""
-    return statistics.quantiles(samples, n=100, method="inclusive")[int(p) - 1] if p < 100 else max(samples)
-
-
 async def run(requests: int, terms: int, warmup: int) -> bool:
     """Run the benchmark and print the report; True when both targets are met."""
     logging.basicConfig(level=logging.WARNING)
-    with tempfile.TemporaryDirectory() as tmp, FakeSlackApi() as api:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        upgrade(engine)
-        seeded = seed(engine)
-        entries = glossary_terms(terms)
+    with scratch_database() as engine, FakeSlackApi() as api:
         started = time.perf_counter()
-        with session_scope(engine) as session:
-            upsert_terms(session, seeded.initiative_id, entries)
+        entries = seed_glossary(engine, terms)
         print(f"seeded {terms} terms in {time.perf_counter() - started:.1f}s")
         lookups = [f"glossary {random.Random(i).choice(entries).term}" for i in range(warmup + requests)]
         core = build_core(engine)
@@ -100,7 +75,6 @@ async def run(requests: int, terms: int, warmup: int) -> bool:
                     samples["cibot"].append(cibot_ms)
             await cibot.settle()
         replies = api.of("response_url")
-        engine.dispose()
     found = sum(1 for call in replies if "Definition number" in str(call.params.get("blocks")))
     print(f"{requests} requests each after {warmup} warm-up; cibot posted {len(replies)} replies "
           f"({found} with the definition)")
@@ -110,7 +84,7 @@ async def run(requests: int, terms: int, warmup: int) -> bool:
     p99 = percentile(samples["cibot"], 99)
     ok = ratio <= 1.3 and p99 < 50 and found == len(lookups)
     print(f"p50 ratio cibot/bare: {ratio:.2f} (target <= 1.3); cibot p99 {p99:.1f} ms (target < 50 ms): "
-          f"{'PASS' if ok else 'FAIL'}")
+          f"{verdict(ok)}")
     return ok
 
 

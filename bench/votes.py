@@ -1,7 +1,7 @@
 """Benchmark: how fast a vote click goes through the core, and how long closing a 500-vote decision takes.
 
-    .venv/bin/python bench/votes.py                      # a temporary SQLite file
-    .venv/bin/python bench/votes.py --db postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python -m bench.votes                      # a temporary SQLite file
+    .venv/bin/python -m bench.votes --db postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 On PostgreSQL the benchmark works in a schema of its own and drops it afterwards.
 Prints p50/p99 of a click (target: p99 under 50 ms) and the close-and-tally time
@@ -12,28 +12,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy import insert, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import insert
+from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bot.app import build_core  # noqa: E402
-from bot.core.clock import ManualClock  # noqa: E402
-from bot.core.context import Origin  # noqa: E402
-from bot.decision_jobs import close_vote  # noqa: E402
-from storage.db import make_engine, session_scope, upgrade  # noqa: E402
-from storage.models import (  # noqa: E402
+from bench.common import percentile, scratch_database, verdict
+from bot.app import build_core
+from bot.core.clock import ManualClock
+from bot.core.context import Origin
+from bot.decision_jobs import close_vote
+from storage.db import session_scope
+from storage.models import (
     Group,
     GroupKind,
     Initiative,
@@ -47,32 +40,6 @@ from storage.models import (  # noqa: E402
 CLICK_TARGET_MS = 50.0
 CLOSE_TARGET_S = 1.0
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
-
-
-@contextmanager
-def database(url: str | None) -> Iterator[Engine]:
-    """A migrated, empty database: a temporary SQLite file, or a throwaway schema on PostgreSQL."""
-    if url is None:
-        with tempfile.TemporaryDirectory() as tmp:
-            engine = make_engine(f"sqlite:///{tmp}/bench.db")
-            upgrade(engine)
-            yield engine
-            engine.dispose()
-        return
-    admin = make_engine(url)
-    schema = f"cibot_bench_{uuid.uuid4().hex[:8]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = make_engine(scoped.render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def populate(engine: Engine, voters: int) -> None:
@@ -107,24 +74,19 @@ async def clicks(core, decision_id: str, voters: int) -> list[float]:  # type: i
     return timings
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="a PostgreSQL URL (default: a temporary SQLite file)")
     parser.add_argument("--votes", type=int, default=500)
     options = parser.parse_args()
-    with database(options.db) as engine:
+    with scratch_database(options.db) as engine:
         populate(engine, options.votes)
         clock = ManualClock(START)
         core = build_core(engine, clock)
         opened = core.command_sync(Origin("console", "staff"), 'propose "Bench budget" --closes 3d --quorum 50%')
         decision_id = opened.title.split("#")[1].split(":")[0]
         timings = asyncio.run(clicks(core, decision_id, options.votes))
-        p50 = statistics.median(timings)
-        p99 = statistics.quantiles(timings, n=100)[98]
+        p50, p99 = percentile(timings, 50), percentile(timings, 99)
         started = time.perf_counter()
         with session_scope(engine) as s:
             close_vote(s, START + timedelta(days=3), int(decision_id))

@@ -25,10 +25,10 @@ from sqlmodel import select
 
 from bot import meeting_series as series
 from bot.core.errors import UserError
-from bot.initiative_file.nodes import At, Field, Invalid, items, record, scalar_text
+from bot.initiative_file.nodes import At, Field, Invalid, items, records, scalar_text
 from bot.initiative_file.problems import Problems, Where, did_you_mean
 from bot.initiative_file.report import Tally
-from bot.initiative_file.values import key, text, timezone
+from bot.initiative_file.values import key, text, timezone, yes_no
 from bot.recurrence import Pattern, first_start, parse_rule, to_local
 from storage.meetings import DEFAULT_AGENDA_LEAD, Cadence
 from storage.types import utcnow
@@ -36,9 +36,6 @@ from storage.types import utcnow
 if TYPE_CHECKING:
     from bot.initiative_file.spec import InitiativeSpec
     from bot.initiative_file.sync import Run
-
-_YES, _NO = ("yes", "true", "on"), ("no", "false", "off")
-
 
 @dataclass
 class CadenceSpec:
@@ -82,13 +79,6 @@ def _video(at: At, _problems: Problems) -> str:
     return value
 
 
-def _yes_no(at: At, _problems: Problems) -> bool:
-    value = scalar_text(at).lower()
-    if value not in _YES + _NO:
-        raise Invalid(f"{value[:30]!r} is not yes or no")
-    return value in _YES
-
-
 FIELDS = {
     "group": Field(key, required=True),
     "title": Field(text(200), required=True),
@@ -99,17 +89,14 @@ FIELDS = {
     "video": Field(_video),
     "reminders": Field(_offsets),
     "agenda_lead": Field(_offset),
-    "paused": Field(_yes_no),
+    "paused": Field(yes_no),
 }
 
 
 def read_cadences(at: At, problems: Problems) -> list[CadenceSpec]:
     """The `cadences:` section: one meeting series per entry."""
     found = []
-    for item in items(at, problems, "cadences (each with group, title and rule)"):
-        rec = record(item, FIELDS, problems, "cadence")
-        if rec is None or not {"group", "title", "rule"} <= rec.values.keys():
-            continue
+    for rec in records(at, FIELDS, problems, "cadences (each with group, title and rule)", "cadence"):
         v = rec.values
         found.append(CadenceSpec(
             group=v["group"], title=v["title"], pattern=v["rule"], where=rec.where,

@@ -23,6 +23,7 @@ from bot.core.clock import ManualClock
 from bot.core.core import Core
 from storage.db import DatabaseError, make_engine, upgrade
 from tests.chat import Chat
+from tests.fake_slack_api import FakeSlackApi
 
 PG_URL = os.environ.get("CIBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday, 09:00 in Chicago
@@ -108,3 +109,10 @@ def core(engine: Engine, clock: ManualClock) -> Core:
 def chat(core: Core) -> Chat:
     """A console-markup conversation with the bot, as people of the sample initiative."""
     return Chat(core)
+
+
+@pytest.fixture
+def api() -> Iterator[FakeSlackApi]:
+    """A fake Slack Web API on 127.0.0.1, recording every call (see tests/fake_slack_api.py)."""
+    with FakeSlackApi() as fake:
+        yield fake

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
@@ -35,8 +38,6 @@ def outbox(engine: Engine, prefix: str = "", platform: str = "slack") -> list[Ou
 
 def outbox_text(message: OutboxMessage) -> str:
     """What a reader sees of a queued message."""
-    import json
-
     return text_of(reply_from_dict(json.loads(message.payload)))
 
 
@@ -46,12 +47,17 @@ def cadence_ids(engine: Engine) -> list[int]:
         return [c for c in session.exec(select(Cadence.id)).all() if c is not None]
 
 
-async def started_scheduler(engine: Engine, clock: ManualClock, sweep_every: timedelta = timedelta(days=1)) -> Scheduler:
-    """A scheduler on the manual clock with the meetings reconciler, started (and so reconciled)."""
+@asynccontextmanager
+async def running_scheduler(engine: Engine, clock: ManualClock,
+                            sweep_every: timedelta = timedelta(days=1)) -> AsyncIterator[Scheduler]:
+    """A scheduler on the manual clock with the meetings reconciler, started (and so reconciled), then shut down."""
     scheduler = Scheduler(engine, clock)
     meeting_jobs.install(scheduler, sweep_every)
     await scheduler.start()
-    return scheduler
+    try:
+        yield scheduler
+    finally:
+        await scheduler.shutdown()
 
 
 def walk(scheduler: Scheduler, engine: Engine, until: datetime) -> list[tuple[datetime, str]]:

@@ -14,7 +14,7 @@ from bot.flows.agenda import AGENDA_SECTIONS, AgendaView
 from storage.db import session_scope
 from tests.chat import Chat, text_of
 from tests.factories import Seeded, seed
-from tests.meeting_helpers import add_series, outbox, outbox_text, started_scheduler, walk
+from tests.meeting_helpers import add_series, outbox, outbox_text, running_scheduler, walk
 
 HOSTILE = "Budget <!channel> @everyone <https://evil.example|click>"
 
@@ -78,11 +78,8 @@ async def test_the_agenda_is_posted_at_the_lead_time_in_sections(chat: Chat, eng
     chat.as_("james").say("/ci agenda add Not accepted yet")
     chat.as_("maria").say("/ci agenda accept 1")
     chat.as_("james").say("/ci action @tom Bring the enrollment numbers due 2026-03-09")
-    scheduler = await started_scheduler(engine, clock)
-    try:
+    async with running_scheduler(engine, clock) as scheduler:
         fired = walk(scheduler, engine, datetime(2026, 3, 9, tzinfo=UTC))
-    finally:
-        await scheduler.shutdown()
     posted_at = [at for at, key in fired if key.startswith("meeting.agenda")]
     assert posted_at == [datetime(2026, 3, 8, 15, 0, tzinfo=UTC)]  # Sun 10:00 CDT, 48 h before
     slack = outbox_text(outbox(engine, "meeting.agenda")[0])

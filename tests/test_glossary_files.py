@@ -42,6 +42,20 @@ def run_export(engine, initiative_id: int, fmt: str) -> str:
         return export_terms(session, initiative_id, fmt)
 
 
+def file_of(tmp_path: Path, name: str, content: str) -> Path:
+    """A file `name` holding `content`, to import."""
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def refusal(engine, initiative_id: int, path: Path) -> str:
+    """The message with which importing `path` is refused (the test fails if it is imported)."""
+    with pytest.raises(UserError) as error:
+        run_import(engine, initiative_id, path)
+    return error.value.message
+
+
 @pytest.mark.parametrize("fmt", ["csv", "yaml"])
 def test_export_imports_back_unchanged_and_into_another_initiative(engine, tmp_path, fmt) -> None:
     first = seed(engine)
@@ -53,8 +67,7 @@ def test_export_imports_back_unchanged_and_into_another_initiative(engine, tmp_p
         assert other.id is not None
         second_id = other.id
     exported = run_export(engine, first.initiative_id, fmt)
-    path = tmp_path / f"glossary.{fmt}"
-    path.write_text(exported, encoding="utf-8")
+    path = file_of(tmp_path, f"glossary.{fmt}", exported)
     same = run_import(engine, first.initiative_id, path)
     assert (same.created, same.updated, same.unchanged) == (0, 0, len(TERMS))
     copied = run_import(engine, second_id, path)
@@ -64,12 +77,12 @@ def test_export_imports_back_unchanged_and_into_another_initiative(engine, tmp_p
 
 def test_imported_terms_answer_lookups(chat: Chat, engine, tmp_path) -> None:
     seeded = seed(engine)
-    path = tmp_path / "terms.csv"
-    path.write_text(
+    path = file_of(
+        tmp_path, "terms.csv",
         "term,definition,aliases,acronyms,context,status\n"
         "Collective impact,Working together on one agenda.,CI approach;joint work,CI,,\n"
         "Collective impact,Pooled grants.,,,funders,\n"
-        "Data walk,Looking at data together.,,,,proposed\n", encoding="utf-8")
+        "Data walk,Looking at data together.,,,,proposed\n")
     result = run_import(engine, seeded.initiative_id, path)
     assert (result.created, result.updated, result.unchanged) == (2, 0, 0)
     card = chat.say("/ci glossary joint work")
@@ -80,23 +93,21 @@ def test_imported_terms_answer_lookups(chat: Chat, engine, tmp_path) -> None:
 
 def test_a_csv_with_one_bad_row_writes_nothing_and_names_row_and_field(engine, tmp_path) -> None:
     seeded = seed(engine)
-    path = tmp_path / "terms.csv"
-    path.write_text(
+    message = refusal(engine, seeded.initiative_id, file_of(
+        tmp_path, "terms.csv",
         "term,definition,aliases\n"
         "Backbone,Support staff.,\n"
         "Common agenda,,\n"
-        "Equity,Fairness.,\n", encoding="utf-8")
-    with pytest.raises(UserError) as error:
-        run_import(engine, seeded.initiative_id, path)
-    assert "terms.csv was not imported; nothing was changed" in error.value.message
-    assert "row 3 (“Common agenda”): definition: the definition is empty" in error.value.message
+        "Equity,Fairness.,\n"))
+    assert "terms.csv was not imported; nothing was changed" in message
+    assert "row 3 (“Common agenda”): definition: the definition is empty" in message
     assert terms_in(engine, seeded.initiative_id) == 0
 
 
 def test_yaml_errors_name_the_line_and_field(engine, tmp_path) -> None:
     seeded = seed(engine)
-    path = tmp_path / "glossary.yaml"
-    path.write_text(
+    message = refusal(engine, seeded.initiative_id, file_of(
+        tmp_path, "glossary.yaml",
         "glossary:\n"
         "  - term: Backbone\n"
         "    definition: Support staff.\n"
@@ -106,10 +117,7 @@ def test_yaml_errors_name_the_line_and_field(engine, tmp_path) -> None:
         "        definition: Fair access.\n"
         "    status: maybe\n"
         "  - term: Family voice\n"
-        "    defintion: Parents shape decisions.\n", encoding="utf-8")
-    with pytest.raises(UserError) as error:
-        run_import(engine, seeded.initiative_id, path)
-    message = error.value.message
+        "    defintion: Parents shape decisions.\n"))
     assert "line 4 (“Equity”): status: status “maybe” is not one of proposed, agreed" in message
     assert "line 9: defintion: unknown field" in message
     assert terms_in(engine, seeded.initiative_id) == 0
@@ -117,9 +125,8 @@ def test_yaml_errors_name_the_line_and_field(engine, tmp_path) -> None:
 
 def test_a_plain_yaml_list_imports(engine, tmp_path) -> None:
     seeded = seed(engine)
-    path = tmp_path / "glossary.yml"
-    path.write_text("- term: Backbone\n  definition: Support staff.\n  acronyms: [BBO]\n"
-                    "- {term: Equity, definition: Fairness., aliases: fairness; justice}\n", encoding="utf-8")
+    path = file_of(tmp_path, "glossary.yml", "- term: Backbone\n  definition: Support staff.\n  acronyms: [BBO]\n"
+                   "- {term: Equity, definition: Fairness., aliases: fairness; justice}\n")
     result = run_import(engine, seeded.initiative_id, path)
     assert result.created == 2
     assert "fairness; justice" not in run_export(engine, seeded.initiative_id, "yaml")
@@ -128,11 +135,10 @@ def test_a_plain_yaml_list_imports(engine, tmp_path) -> None:
 
 def test_an_alias_that_names_another_term_is_refused(engine, tmp_path) -> None:
     seeded = seed(engine)
-    path = tmp_path / "terms.csv"
-    path.write_text("term,definition,acronyms\nBackbone,Support staff.,BB\nBulletin board,A wall.,BB\n",
-                    encoding="utf-8")
-    with pytest.raises(UserError, match="The alias “BB” of “Bulletin board” already names “Backbone”"):
-        run_import(engine, seeded.initiative_id, path)
+    path = file_of(tmp_path, "terms.csv",
+                   "term,definition,acronyms\nBackbone,Support staff.,BB\nBulletin board,A wall.,BB\n")
+    assert "The alias “BB” of “Bulletin board” already names “Backbone”" in refusal(
+        engine, seeded.initiative_id, path)
     assert terms_in(engine, seeded.initiative_id) == 0
 
 
@@ -145,11 +151,7 @@ def test_an_alias_that_names_another_term_is_refused(engine, tmp_path) -> None:
 ])
 def test_unreadable_files_are_explained(engine, tmp_path, name, content, message) -> None:
     seeded = seed(engine)
-    path = tmp_path / name
-    path.write_text(content, encoding="utf-8")
-    with pytest.raises(UserError) as error:
-        run_import(engine, seeded.initiative_id, path)
-    assert message in error.value.message
+    assert message in refusal(engine, seeded.initiative_id, file_of(tmp_path, name, content))
 
 
 def test_a_missing_file_and_an_unknown_export_format_are_explained(engine, tmp_path) -> None:

@@ -25,6 +25,7 @@ from storage.outbox import OutboxMessage
 from tests.chat import Chat, text_of
 from tests.factories import Seeded, seed
 from tests.measures_factory import add_indicators
+from tests.meeting_helpers import outbox_text
 
 APR_1 = datetime(2026, 4, 1, 14, 0, tzinfo=UTC)  # 09:00 in Chicago
 SLACK = {"tom": "UTOM", "aisha": "UAISHA", "lena": "ULENA", "olga": "UOLGA", "james": "UJAMES", "maria": "UMARIA"}
@@ -46,19 +47,19 @@ class Outbox:
 
 def slack_dms(rows: list[OutboxMessage], prefix: str) -> dict[str, list[str]]:
     """Slack user id -> texts of the direct messages whose key starts with `prefix`."""
-    found: dict[str, list[str]] = {}
-    for row in rows:
-        if row.platform == "slack" and row.user_id and row.key.startswith(prefix):
-            found.setdefault(row.user_id, []).append(text_of(reply_from_dict(json.loads(row.payload))))
-    return found
+    return _slack_texts(rows, prefix, "user_id")
 
 
 def slack_posts(rows: list[OutboxMessage], prefix: str) -> dict[str, list[str]]:
     """Slack channel id -> texts of the channel posts whose key starts with `prefix`."""
+    return _slack_texts(rows, prefix, "channel_id")
+
+
+def _slack_texts(rows: list[OutboxMessage], prefix: str, to: str) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for row in rows:
-        if row.platform == "slack" and row.channel_id and row.key.startswith(prefix):
-            found.setdefault(row.channel_id, []).append(text_of(reply_from_dict(json.loads(row.payload))))
+        if row.platform == "slack" and getattr(row, to) and row.key.startswith(prefix):
+            found.setdefault(getattr(row, to), []).append(outbox_text(row))
     return found
 
 

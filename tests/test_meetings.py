@@ -24,7 +24,7 @@ from storage.meetings import Cadence
 from storage.models import Member
 from tests.chat import Chat, text_of
 from tests.factories import seed
-from tests.meeting_helpers import add_series, outbox, outbox_text, started_scheduler, walk
+from tests.meeting_helpers import add_series, outbox, outbox_text, running_scheduler, walk
 
 CHICAGO, BERLIN = ZoneInfo("America/Chicago"), ZoneInfo("Europe/Berlin")
 
@@ -142,11 +142,8 @@ async def test_reminders_and_agendas_keep_wall_time_through_chicago_dst(chat: Ch
                                                                        clock: ManualClock) -> None:
     seed(engine)
     add_series(chat, "steering", "Steering", "weekly on mon at 10:00")
-    scheduler = await started_scheduler(engine, clock)
-    try:
+    async with running_scheduler(engine, clock) as scheduler:
         fired = walk(scheduler, engine, datetime(2026, 3, 17, tzinfo=UTC))
-    finally:
-        await scheduler.shutdown()
     local = [(at.astimezone(CHICAGO).strftime("%a %d %b %H:%M"), key.split(":")[0]) for at, key in fired
              if not key.startswith("meeting.series")]
     assert local == [
@@ -168,13 +165,10 @@ async def test_berlin_series_through_both_dst_changes_and_no_duplicates(chat: Ch
     seed(engine)
     clock.set(datetime(2026, 3, 20, 12, 0, tzinfo=UTC))
     add_series(chat, "families", "Families", "weekly on sun at 10:00 Europe/Berlin", "--reminders 24h --agenda-lead 24h")
-    scheduler = await started_scheduler(engine, clock, sweep_every=timedelta(days=7))
-    try:
+    async with running_scheduler(engine, clock, sweep_every=timedelta(days=7)) as scheduler:
         spring = walk(scheduler, engine, datetime(2026, 3, 30, tzinfo=UTC))
         clock.set(datetime(2026, 10, 20, tzinfo=UTC))
         autumn = walk(scheduler, engine, datetime(2026, 10, 26, tzinfo=UTC))
-    finally:
-        await scheduler.shutdown()
     reminders = [at for at, key in spring + autumn if key.startswith("meeting.reminder")]
     assert [r.astimezone(BERLIN).strftime("%a %d %b %H:%M %Z") for r in reminders] == [
         "Sat 21 Mar 10:00 CET", "Sat 28 Mar 10:00 CET", "Sat 24 Oct 10:00 CEST"]
@@ -191,15 +185,12 @@ async def test_berlin_series_through_both_dst_changes_and_no_duplicates(chat: Ch
 async def test_a_monthly_series_over_a_year_and_pause(chat: Chat, engine: Engine, clock: ManualClock) -> None:
     seed(engine)
     add_series(chat, "steering", "Steering", "monthly on 2nd tue at 10:00")
-    scheduler = await started_scheduler(engine, clock, sweep_every=timedelta(days=7))
-    try:
+    async with running_scheduler(engine, clock, sweep_every=timedelta(days=7)) as scheduler:
         year = walk(scheduler, engine, datetime(2026, 12, 31, tzinfo=UTC))
         chat.as_("maria").say("/ci meeting pause --group steering")
         paused = walk(scheduler, engine, datetime(2027, 3, 1, tzinfo=UTC))
         chat.as_("maria").say("/ci meeting resume --group steering")
         resumed = walk(scheduler, engine, datetime(2027, 3, 10, tzinfo=UTC))
-    finally:
-        await scheduler.shutdown()
     hours = {at.astimezone(CHICAGO).strftime("%H:%M") for at, key in year if key.startswith("meeting.reminder.60m")}
     assert hours == {"09:00"}
     assert len([k for _, k in year if k.startswith("meeting.reminder.60m")]) == 10  # Mar..Dec
@@ -267,11 +258,8 @@ async def test_after_downtime_only_the_latest_reminder_is_sent(chat: Chat, engin
     seed(engine)
     add_series(chat, "steering", "Steering", "weekly on mon at 10:00")
     clock.set(datetime(2026, 3, 9, 14, 30, tzinfo=UTC))  # the bot was down all weekend; 09:30 on Monday
-    scheduler = await started_scheduler(engine, clock)
-    try:
+    async with running_scheduler(engine, clock) as scheduler:
         fired = walk(scheduler, engine, datetime(2026, 3, 9, 15, 0, tzinfo=UTC))
-    finally:
-        await scheduler.shutdown()
     assert [key.split(":")[0] for _, key in fired if not key.startswith("meeting.series")] == [
         "meeting.agenda", "meeting.reminder.60m"]  # no stale 24 h reminder
 
@@ -280,13 +268,10 @@ async def test_a_meeting_moved_while_running_is_reminded_at_its_new_time(chat: C
                                                                         clock: ManualClock) -> None:
     seed(engine)
     add_series(chat, "steering", "Steering", "weekly on mon at 10:00", "--agenda-lead 24h")
-    scheduler = await started_scheduler(engine, clock, sweep_every=timedelta(hours=1))
-    try:
+    async with running_scheduler(engine, clock, sweep_every=timedelta(hours=1)) as scheduler:
         walk(scheduler, engine, datetime(2026, 3, 4, tzinfo=UTC))
         chat.as_("maria").say("/ci meeting move 2026-03-09 to 2026-03-06 14:00 --group steering")
         fired = walk(scheduler, engine, datetime(2026, 3, 10, tzinfo=UTC))
-    finally:
-        await scheduler.shutdown()
     reminders = [(at.astimezone(CHICAGO).strftime("%a %d %H:%M"), key.split("@")[0]) for at, key in fired
                  if key.startswith("meeting.reminder")]
     assert reminders == [

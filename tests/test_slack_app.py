@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -116,12 +116,6 @@ class Spy:
             self.calls.append((name, args))
             return await method(*args, **kwargs)
         return recorded
-
-
-@pytest.fixture
-def api() -> Iterator[FakeSlackApi]:
-    with FakeSlackApi() as fake:
-        yield fake
 
 
 @pytest.fixture

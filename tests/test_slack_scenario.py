@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -68,12 +68,6 @@ class SlackDriver:
             return Seen(errors=answer["errors"])
         self.last[user] = await self.api.wait_for("response_url", answers + 1)
         return as_read(self.last[user])
-
-
-@pytest.fixture
-def api() -> Iterator[FakeSlackApi]:
-    with FakeSlackApi() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -25,12 +24,6 @@ from tests.fake_slack_api import SIGNING_SECRET, FakeSlackApi
 
 REMINDER = Reply(title="Steering committee meets tomorrow", sections=["*10:00* in Room 4"],
                  buttons=[Button("Add an agenda item", "agenda.propose", "7")])
-
-
-@pytest.fixture
-def api() -> Iterator[FakeSlackApi]:
-    with FakeSlackApi() as fake:
-        yield fake
 
 
 def slack_sender(api: FakeSlackApi, interval: float = 1.0) -> SlackSender:

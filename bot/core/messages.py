@@ -136,6 +136,11 @@ class Home:
     replies: list[Reply]
 
 
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, ending in an ellipsis when cut (plain text only)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def reply_to_dict(reply: Reply) -> dict[str, Any]:
     """A JSON-safe dict of `reply` (image bytes in base64), for the outbox and tests."""
     image = reply.image

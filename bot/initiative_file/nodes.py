@@ -8,7 +8,7 @@ wrong values to a `Problems` list instead of stopping at the first one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,6 +172,29 @@ def record(at: At, fields: Mapping[str, Field], problems: Problems, what: str) -
             problems.add(Where(at.where.line, at.where.field(key)), f"missing; every {what} needs a {key}")
     valid = {key: value for key, value in values.items() if value is not None}
     return Record(valid, spots, at.where)
+
+
+def records(at: At, fields: Mapping[str, Field], problems: Problems, what: str, name: str, *,
+            needed: Iterable[str] | None = None, shorthand: str | None = None) -> list[Record]:
+    """The mappings of the list at `at` (a list of `what`), each read against `fields` as one `name`.
+
+    Those lacking a `needed` field (by default, the required ones) are left out, their
+    problems reported. With `shorthand`, a plain value stands for a mapping holding only
+    that field, and a lone item for a one-item list.
+    """
+    needed = [key for key, field in fields.items() if field.required] if needed is None else list(needed)
+    found = []
+    for item in items(at, problems, what, single_ok=shorthand is not None):
+        if shorthand is not None and isinstance(item.node, ScalarNode):
+            try:
+                found.append(Record({shorthand: fields[shorthand].read(item, problems)}, {}, item.where))
+            except Invalid as exc:
+                problems.add(item.where, str(exc))
+            continue
+        rec = record(item, fields, problems, name)
+        if rec is not None and all(key in rec.values for key in needed):
+            found.append(rec)
+    return found
 
 
 def scalar_text(at: At) -> str:

@@ -12,8 +12,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from yaml.nodes import ScalarNode
-
 from bot.glossary_book import TermEntry, normalize
 from bot.initiative_file.nodes import (
     At,
@@ -23,8 +21,8 @@ from bot.initiative_file.nodes import (
     compose,
     entries,
     is_empty,
-    items,
     record,
+    records,
 )
 from bot.initiative_file.problems import InitiativeFileError, Problems, Where, did_you_mean
 from bot.initiative_file.spec import (
@@ -132,13 +130,9 @@ MEMBER_FIELDS = {
 
 def read_members(at: At, problems: Problems) -> list[MemberSpec]:
     """The `members:` section: a list of people."""
-    members = []
-    for item in items(at, problems, "members (each with key, name, organization, ...)"):
-        found = record(item, MEMBER_FIELDS, problems, "member")
-        if found is not None and "key" in found.values:  # kept even if wrong, so others may name it
-            members.append(MemberSpec(where=found.where, spots=found.spots,
-                                      **{"name": "", **found.values}))
-    return members
+    found = records(at, MEMBER_FIELDS, problems, "members (each with key, name, organization, ...)", "member",
+                    needed=["key"])  # kept even if wrong, so others may name it
+    return [MemberSpec(where=rec.where, spots=rec.spots, **{"name": "", **rec.values}) for rec in found]
 
 
 # --- groups: -------------------------------------------------------------------------
@@ -161,18 +155,10 @@ def read_channels(at: At, problems: Problems) -> list[ChannelSpec]:
                          f"write one of {', '.join(PLATFORM_CHANNEL_FIELDS)}")
             continue
         team_field = next(name for name in fields if name != "channel")
-        for item in items(value, problems, f"{platform} channels", single_ok=True):
-            if isinstance(item.node, ScalarNode):  # a bare channel id: any team
-                try:
-                    channel_id = fields["channel"].read(item, problems)
-                    channels.append(ChannelSpec(platform, channel_id, "", item.where))
-                except Invalid as exc:
-                    problems.add(item.where, str(exc))
-                continue
-            found = record(item, fields, problems, f"{platform} channel")
-            if found is not None and "channel" in found.values:
-                channels.append(ChannelSpec(platform, found.values["channel"],
-                                            found.values.get(team_field, ""), found.where))
+        found = records(value, fields, problems, f"{platform} channels", f"{platform} channel",
+                        shorthand="channel")  # a bare channel id: any team
+        channels += [ChannelSpec(platform, rec.values["channel"], rec.values.get(team_field, ""), rec.where)
+                     for rec in found]
     return channels
 
 
@@ -206,10 +192,8 @@ GROUP_FIELDS = {
 def read_groups(at: At, problems: Problems) -> list[GroupSpec]:
     """The `groups:` section: the backbone, committees and working groups."""
     groups = []
-    for item in items(at, problems, "groups (each with key, name, kind, ...)"):
-        found = record(item, GROUP_FIELDS, problems, "group")
-        if found is None or "key" not in found.values:
-            continue
+    for found in records(at, GROUP_FIELDS, problems, "groups (each with key, name, kind, ...)", "group",
+                         needed=["key"]):
         values = {"name": "", "kind": "", **found.values}  # kept even if wrong, for later checks
         roles, spots = values.pop("members", ({}, {}))
         groups.append(GroupSpec(where=found.where, members=roles, member_where=spots, **values))
@@ -226,12 +210,8 @@ SENSE_FIELDS = {
 
 def read_senses(at: At, problems: Problems) -> list[tuple[str, str]]:
     """A term's `senses:`: what it means in each context (sector, field)."""
-    senses = []
-    for item in items(at, problems, "senses (each with context and definition)"):
-        found = record(item, SENSE_FIELDS, problems, "sense")
-        if found is not None and len(found.values) == 2:
-            senses.append((found.values["context"], found.values["definition"]))
-    return senses
+    return [(found.values["context"], found.values["definition"])
+            for found in records(at, SENSE_FIELDS, problems, "senses (each with context and definition)", "sense")]
 
 
 TERM_FIELDS = {
@@ -247,10 +227,8 @@ TERM_FIELDS = {
 def read_glossary(at: At, problems: Problems) -> list[TermEntry]:
     """The `glossary:` section: the initiative's common vocabulary."""
     read: list[tuple[TermEntry, Record]] = []
-    for item in items(at, problems, "glossary terms (each with term and definition)"):
-        found = record(item, TERM_FIELDS, problems, "glossary term")
-        if found is None or "term" not in found.values:
-            continue
+    for found in records(at, TERM_FIELDS, problems, "glossary terms (each with term and definition)",
+                         "glossary term"):
         entry = TermEntry(**found.values)
         for name, message in entry.field_errors().items():
             problems.add(Where(found.spot(name).line, found.where.field(name)), message)

@@ -22,6 +22,7 @@ SECTORS = (
 _KEY = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _SNOWFLAKE = re.compile(r"\d{15,20}")
+_YES, _NO = ("yes", "true", "on"), ("no", "false", "off")
 
 
 def text(limit: int) -> Reader:
@@ -81,6 +82,14 @@ def email(at: At, _problems: Problems) -> str:
     if not _EMAIL.fullmatch(value):
         raise Invalid(f"{value!r} is not an email address; write it like name@example.org")
     return value
+
+
+def yes_no(at: At, _problems: Problems) -> bool:
+    """yes/no (or true/false, on/off)."""
+    value = scalar_text(at).lower()
+    if value in _YES or value in _NO:
+        return value in _YES
+    raise Invalid(f"{value[:30]!r} is not yes or no")
 
 
 def day_or_time(at: At, _problems: Problems) -> date | datetime:

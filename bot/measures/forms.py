@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.messages import FieldKind, Form, FormField
+from bot.core.messages import FieldKind, Form, FormField, clip
 from bot.measures.entries import Dimension, Refused, parse_breakdown
 from bot.measures.periods import Period
 from bot.measures.units import RULES, format_value
@@ -117,7 +117,7 @@ def field_errors(dims: list[Dimension], refused: Refused, values: dict[str, str]
 
 
 def _label(text: str) -> str:
-    return text if len(text) <= LABEL_LIMIT else text[: LABEL_LIMIT - 1] + "…"
+    return clip(text, LABEL_LIMIT)
 
 
 def _plain(value: float) -> str:

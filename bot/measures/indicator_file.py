@@ -27,12 +27,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from yaml.nodes import ScalarNode
-
-from bot.initiative_file.nodes import At, Field, Invalid, items, record, scalar_text
+from bot.initiative_file.nodes import At, Field, Invalid, Record, record, records, scalar_text
 from bot.initiative_file.problems import Problems, Where, did_you_mean
 from bot.initiative_file.report import Tally
-from bot.initiative_file.values import check_key, choice, day_or_time, key, text, text_list
+from bot.initiative_file.values import choice, day_or_time, key, text, text_list, yes_no
 from bot.measures.entries import MAX_DIMENSIONS, Dimension
 from bot.measures.indicators import IndicatorSpec, sync_indicators
 from bot.measures.periods import MONTHS, BadPeriod, Calendar
@@ -43,7 +41,6 @@ if TYPE_CHECKING:
     from bot.initiative_file.spec import InitiativeSpec
     from bot.initiative_file.sync import Run
 
-_TRUE, _FALSE = ("yes", "true", "on"), ("no", "false", "off")
 MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
                "october", "november", "december")
 _CATEGORY_FORBIDDEN = (":", ";", "=", ", ", "\n")
@@ -66,14 +63,6 @@ def whole(low: int, high: int) -> Any:
             raise Invalid(f"{value[:30]!r} is not a whole number from {low} to {high}")
         return int(value)
     return read
-
-
-def yes_no(at: At, _problems: Problems) -> bool:
-    """yes/no (or true/false, on/off)."""
-    value = scalar_text(at).lower()
-    if value in _TRUE or value in _FALSE:
-        return value in _TRUE
-    raise Invalid(f"{value[:30]!r} is not yes or no")
 
 
 def month(at: At, _problems: Problems) -> int:
@@ -104,42 +93,34 @@ REMINDER_FIELDS = {"prompt": Field(yes_no), "follow_up_days": Field(whole(0, 60)
 def _each(fields: dict[str, Field], what: str, build: Any) -> Any:
     """A reader of a list of mappings, each read against `fields` and turned into a value by `build`."""
     def read(at: At, problems: Problems) -> list[Any]:
-        found = []
-        for item in items(at, problems, what):
-            rec = record(item, fields, problems, what)
-            if rec is not None and all(name in rec.values for name, f in fields.items() if f.required):
-                found.append(build(rec.values, item, problems))
+        found = [build(rec, problems) for rec in records(at, fields, problems, what, what)]
         return [f for f in found if f is not None]
     return read
 
 
-def _dimension(values: dict[str, Any], at: At, problems: Problems) -> Dimension | None:
+def _target(rec: Record, _problems: Problems) -> tuple[float, date, str]:
+    return rec.values["value"], rec.values["by"], rec.values.get("label", "")
+
+
+def _dimension(rec: Record, problems: Problems) -> Dimension | None:
+    values = rec.values
     categories = values["categories"]
     bad = [c for c in categories if any(mark in c for mark in _CATEGORY_FORBIDDEN)]
     if bad:
-        problems.add(at.where, f"category {bad[0]!r} may not contain ':', ';', '=' or ', ' (they separate "
+        problems.add(rec.where, f"category {bad[0]!r} may not contain ':', ';', '=' or ', ' (they separate "
                      "categories when people type a breakdown)")
         return None
     if len(categories) < 2 or len({c.lower() for c in categories}) != len(categories):
-        problems.add(at.where, "a dimension needs at least two categories, each named once")
+        problems.add(rec.where, "a dimension needs at least two categories, each named once")
         return None
     return Dimension(values["key"], values.get("name", values["key"]), tuple(categories))
 
 
 def _reporter(at: At, problems: Problems) -> list[tuple[str, str]]:
     """`reporters:`: member keys, or mappings naming the member and the organization they report for."""
-    found = []
-    for item in items(at, problems, "reporters (member keys)", single_ok=True):
-        if isinstance(item.node, ScalarNode):
-            try:
-                found.append((check_key(scalar_text(item)), ""))
-            except Invalid as exc:
-                problems.add(item.where, str(exc))
-            continue
-        rec = record(item, REPORTER_FIELDS, problems, "reporter")
-        if rec is not None and "member" in rec.values:
-            found.append((rec.values["member"], rec.values.get("organization", "")))
-    return found
+    return [(rec.values["member"], rec.values.get("organization", ""))
+            for rec in records(at, REPORTER_FIELDS, problems, "reporters (member keys)", "reporter",
+                               shorthand="member")]
 
 
 FIELDS = {
@@ -150,7 +131,7 @@ FIELDS = {
     "unit": Field(choice([u.value for u in Unit], "unit"), required=True),
     "better": Field(choice([p.value for p in Polarity], "direction")),
     "baseline": Field(lambda at, problems: record(at, BASELINE_FIELDS, problems, "baseline")),
-    "targets": Field(_each(TARGET_FIELDS, "target", lambda v, _at, _p: (v["value"], v["by"], v.get("label", "")))),
+    "targets": Field(_each(TARGET_FIELDS, "target", _target)),
     "period": Field(choice([p.value for p in PeriodKind], "reporting period")),
     "fiscal_year_start": Field(month),
     "due_days": Field(whole(0, 365)),
@@ -165,10 +146,7 @@ FIELDS = {
 def read_indicators(at: At, problems: Problems) -> list[IndicatorSpec]:
     """The `indicators:` section: the shared measures, each checked against its unit and calendar."""
     found = []
-    for item in items(at, problems, "indicators (each with key, name, unit, ...)"):
-        rec = record(item, FIELDS, problems, "indicator")
-        if rec is None or not {"key", "name", "unit"} <= rec.values.keys():
-            continue
+    for rec in records(at, FIELDS, problems, "indicators (each with key, name, unit, ...)", "indicator"):
         v = rec.values
         reminders = v["reminders"].values if v.get("reminders") else {}
         spec = IndicatorSpec(

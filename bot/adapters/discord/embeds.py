@@ -12,7 +12,7 @@ import io
 
 import discord
 
-from bot.core.messages import Reply
+from bot.core.messages import Reply, clip
 from bot.core.render import escape
 
 COLOUR = discord.Colour(0x2E7D6B)
@@ -27,11 +27,6 @@ _SHORTENED = "\n…(shortened: Discord shows at most 6,000 characters per messag
 def plain(text: str, limit: int) -> str:
     """Plain `text` made inert as Discord markdown, cut to `limit` characters."""
     return clip(escape(text, "discord"), limit)
-
-
-def clip(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` characters, ending in an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def embeds_for(reply: Reply) -> list[discord.Embed]:

@@ -21,14 +21,22 @@ import discord
 
 from bot.adapters.discord.embeds import (
     allowed_mentions_for,
-    clip,
     embeds_for,
     files_for,
     mention_content,
 )
 from bot.core.context import Origin
 from bot.core.core import Core
-from bot.core.messages import Button, ButtonStyle, FieldKind, Form, FormErrors, FormField, Reply
+from bot.core.messages import (
+    Button,
+    ButtonStyle,
+    FieldKind,
+    Form,
+    FormErrors,
+    FormField,
+    Reply,
+    clip,
+)
 from bot.core.messages import Field as ReplyField
 from bot.core.render import escape
 

@@ -17,6 +17,7 @@ import logging
 import re
 from dataclasses import dataclass
 
+from bot.core.messages import clip
 from bot.core.registry import Command, Registry
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def slash_layout(registry: Registry, completers: frozenset[str] = frozenset()) -
 
 
 def _spec(group: str, command: Command, name: str, completers: frozenset[str]) -> SlashSpec:
-    return SlashSpec(group=group, name=_name(name), description=_clip(command.summary or command.usage, 100),
+    return SlashSpec(group=group, name=_name(name), description=clip(command.summary or command.usage, 100),
                      path=command.path, options=_options(command, completers))
 
 
@@ -129,13 +130,13 @@ def _options(command: Command, completers: frozenset[str]) -> tuple[OptionSpec, 
     slots = [_PLACEHOLDER.fullmatch(token) for token in rest]
     example = f", e.g. {example}" if example else ""
     if all(slots) and len({s.group(2) for s in slots if s}) == len(slots):
-        shape = _clip(f"/ci {command.name} {' '.join(rest)}{example}", 100)
+        shape = clip(f"/ci {command.name} {' '.join(rest)}{example}", 100)
         for position, slot in enumerate(s for s in slots if s):
             name = _name(slot.group(2).lower())
             options.append(OptionSpec(name, shape, required=not slot.group(1),
                                       complete=name if name in completers else "", position=position))
     elif rest:
-        options.append(OptionSpec("args", _clip(" ".join(rest) + example, 100)))
+        options.append(OptionSpec("args", clip(" ".join(rest) + example, 100)))
     return tuple(sorted(options, key=lambda o: not o.required))
 
 
@@ -145,16 +146,12 @@ def _flag(match: re.Match[str], completers: frozenset[str]) -> OptionSpec:
     alternatives = tuple(value.split("|"))
     choices = alternatives if len(alternatives) > 1 and all(_CHOICE.fullmatch(a) for a in alternatives) else ()
     kind = next((k for k in (name, value.lower()) if k in completers), "")
-    return OptionSpec(name, _clip(f"--{flag} {value}".strip(), 100), required=not bracketed, flag=True,
+    return OptionSpec(name, clip(f"--{flag} {value}".strip(), 100), required=not bracketed, flag=True,
                       complete=kind, choices=choices[:MAX_CHOICES])
 
 
 def _name(text: str) -> str:
     return _NAME_CHARS.sub("-", text.lower()).strip("-")[:32] or "run"
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _warn_dropped(commands: list[Command]) -> None:

@@ -1,0 +1,106 @@
+"""What the benchmarks share: a scratch database, a seeded glossary, percentiles and verdicts.
+
+The benchmarks import the tests' fakes and factories, so they run as modules from the
+repository root: `.venv/bin/python -m bench.NAME`.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+
+from bot.glossary_book import TermEntry, upsert_terms
+from storage.db import DatabaseError, make_engine, session_scope, upgrade
+from tests.factories import seed
+
+PG_URL = os.environ.get("CIBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+WORDS = ("shared", "measure", "agenda", "readiness", "kindergarten", "family", "outcome", "partner",
+         "indicator", "equity", "baseline", "target", "cohort", "literacy", "attendance", "referral")
+
+
+@contextmanager
+def scratch_database(url: str | None = None) -> Iterator[Engine]:
+    """A freshly migrated database: a temporary SQLite file when `url` is None, a schema of its own
+    (dropped afterwards) when `url` is PostgreSQL, or the database at `url` itself otherwise."""
+    if url is None:
+        with tempfile.TemporaryDirectory() as tmp, _migrated(f"sqlite:///{tmp}/bench.db") as engine:
+            yield engine
+        return
+    if make_url(url).get_backend_name() != "postgresql":
+        with _migrated(url) as engine:
+            yield engine
+        return
+    admin = make_engine(url)
+    schema = f"cibot_bench_{uuid.uuid4().hex[:8]}"
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+        with _migrated(scoped.render_as_string(hide_password=False)) as engine:
+            yield engine
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@contextmanager
+def local_database() -> Iterator[tuple[str, Engine]]:
+    """A scratch schema on the PostgreSQL at `PG_URL` when it answers, else a temporary SQLite
+    file; with the name of the database used."""
+    try:
+        make_engine(PG_URL).dispose()
+    except DatabaseError as exc:
+        print(f"note: PostgreSQL unreachable ({exc}); falling back to SQLite")
+        with scratch_database() as engine:
+            yield "SQLite", engine
+        return
+    with scratch_database(PG_URL) as engine:
+        yield "PostgreSQL", engine
+
+
+@contextmanager
+def _migrated(url: str) -> Iterator[Engine]:
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def glossary_terms(count: int) -> list[TermEntry]:
+    """`count` distinct, plausible-looking terms with one-sentence definitions."""
+    rng = random.Random(7)
+    return [TermEntry(term=f"{rng.choice(WORDS)} {rng.choice(WORDS)} {i}",
+                      definition=f"Definition number {i} of the initiative's shared vocabulary.")
+            for i in range(count)]
+
+
+def seed_glossary(engine: Engine, terms: int) -> list[TermEntry]:
+    """Seed the tests' sample initiative and `terms` glossary terms (`glossary_terms`); the terms."""
+    seeded = seed(engine)
+    entries = glossary_terms(terms)
+    with session_scope(engine) as session:
+        upsert_terms(session, seeded.initiative_id, entries)
+    return entries
+
+
+def percentile(samples: list[float], p: float) -> float:
+    """The `p`-th percentile (1-100) of `samples`; their maximum for p 100 or fewer than two samples."""
+    if p >= 100 or len(samples) < 2:
+        return max(samples)
+    return statistics.quantiles(samples, n=100, method="inclusive")[int(p) - 1]
+
+
+def verdict(ok: bool) -> str:
+    """PASS or FAIL."""
+    return "PASS" if ok else "FAIL"
