@@ -24,8 +24,10 @@ bench: $(BIN)/cibot
 	@for b in glossary slack_command discord_interaction scheduler fanout progress votes; do \
 		echo "== bench/$$b.py"; $(BIN)/python -m bench.$$b || exit 1; done
 
+## make lint: check style with ruff and types with mypy
 lint: $(BIN)/cibot
 	$(BIN)/ruff check bot storage tests bench
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) data

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from bot import decision_jobs, measure_jobs, meeting_jobs
+from bot import decision_jobs, measure_jobs, meeting_jobs, outbox
 from bot.core.clock import Clock
 from bot.core.core import Core
 from bot.core.registry import Registry
-from bot.flows import agenda, decisions, glossary, help, home, measures, meetings, minutes
+from bot.flows import (
+    agenda,
+    completions,
+    decisions,
+    glossary,
+    help,
+    home,
+    measures,
+    meetings,
+    minutes,
+)
 from bot.scheduler import Scheduler
 
-FLOWS = (help, home, glossary, meetings, agenda, minutes, decisions, measures)
-JOBS = (meeting_jobs, measure_jobs, decision_jobs)
+FLOWS = (help, home, glossary, meetings, agenda, minutes, decisions, measures, completions)
+JOBS = (meeting_jobs, measure_jobs, decision_jobs, outbox)
 
 
 def build_registry() -> Registry:

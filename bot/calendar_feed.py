@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vRecur
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.meeting_series import cadences_of
 from storage.meetings import Cadence, Meeting, MeetingStatus
@@ -66,7 +66,7 @@ def _events(session: Session, cadence: Cadence, group: Group, domain: str) -> li
     master = _event(uid, cadence, group, cadence.dtstart.astimezone(zone))
     master.add("rrule", vRecur.from_ical(cadence.rrule))
     exceptions = session.exec(select(Meeting).where(Meeting.cadence_id == cadence.id)
-                              .order_by(Meeting.original_start)).all()
+                              .order_by(col(Meeting.original_start))).all()
     overrides: list[Event] = []
     for row in exceptions:
         original = row.original_start.astimezone(zone)

@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+    from storage.models import Initiative
 
 app = typer.Typer(help="cibot: the chat bot that keeps a collective impact initiative's rhythm.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -45,7 +50,12 @@ def open_database() -> Engine:
     return engine
 
 
-def pick_initiative(session, slug: str):  # type: ignore[no-untyped-def]
+def _not_a_file(path: Path) -> str:
+    """Why `path`, which is not a readable file, cannot be loaded."""
+    return "is a folder, not a file" if path.is_dir() else "does not exist"
+
+
+def pick_initiative(session: Session, slug: str) -> Initiative:
     """The initiative named `slug`, or the only one there is."""
     from sqlmodel import select
 
@@ -72,7 +82,7 @@ def load(path: Annotated[Path, typer.Argument(help="The initiative YAML file.")]
     from storage.db import session_scope
 
     if not path.is_file():
-        raise fail(f"{path} does not exist; give the path of an initiative YAML file")
+        raise fail(f"{path} {_not_a_file(path)}; give the path of an initiative YAML file")
     engine = open_database()
     try:
         with session_scope(engine) as session:
@@ -98,7 +108,7 @@ def shell(
     session.run()
 
 
-def _reader():  # type: ignore[no-untyped-def]
+def _reader() -> Callable[[str], str | None]:
     if sys.stdin.isatty():
         import readline  # noqa: F401  (line editing and history for input())
 
@@ -136,13 +146,14 @@ def glossary_import(
     from bot.core.errors import UserError
     from bot.glossary_files import import_terms
     from storage.db import session_scope
+    from storage.ids import id_of
 
     if not path.is_file():
-        raise fail(f"{path} does not exist")
+        raise fail(f"{path} {_not_a_file(path)}; give the path of a .csv or .yaml file of terms")
     engine = open_database()
     try:
         with session_scope(engine) as session:
-            result = import_terms(session, pick_initiative(session, initiative).id, path)
+            result = import_terms(session, id_of(pick_initiative(session, initiative)), path)
     except UserError as exc:
         raise fail(exc.message) from None
     typer.echo(f"glossary: {result.created} created, {result.updated} updated, {result.unchanged} unchanged")
@@ -158,13 +169,14 @@ def glossary_export(
     from bot.core.errors import UserError
     from bot.glossary_files import export_terms
     from storage.db import session_scope
+    from storage.ids import id_of
 
     if fmt not in {"csv", "yaml"}:
         raise fail("--format must be csv or yaml")
     engine = open_database()
     try:
         with session_scope(engine) as session:
-            text = export_terms(session, pick_initiative(session, initiative).id, fmt)
+            text = export_terms(session, id_of(pick_initiative(session, initiative)), fmt)
     except UserError as exc:
         raise fail(exc.message) from None
     if output:

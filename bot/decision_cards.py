@@ -62,7 +62,7 @@ def indicator_items(session: Session, m: Dialect, decision: Decision, today: dat
     found = session.exec(select(Indicator).where(Indicator.initiative_id == decision.initiative_id,
                                                  col(Indicator.key).in_(keys))).all()
     public = Viewer(None, False)
-    items = []
+    items: list[str] = []
     for summary in summaries(session, [i for i in found if sees_indicator(public, i)], public, today):
         latest = summary.latest
         value = (f"{format_value(Unit(summary.indicator.unit), latest.value)} in {latest.period}"
@@ -85,7 +85,7 @@ def count_text(m: Dialect, decision: Decision, tally: Tally) -> Markup:
 
 
 def proposal_card(session: Session, m: Dialect, decision: Decision) -> Reply:
-    """The channel post of a decision: text, evidence, settings, running count and, while open, vote buttons."""
+    """The channel post of a decision: text, evidence, settings, count, outcome and, while open, vote buttons."""
     group = session.get(Group, decision.group_id)
     proposer = session.get(Member, decision.proposer_id) if decision.proposer_id else None
     tz = zone_of(session, decision)
@@ -104,10 +104,13 @@ def proposal_card(session: Session, m: Dialect, decision: Decision) -> Reply:
         fields.append(Field("Counting", f"one vote per organization; divided organizations {decision.split_as}"))
     if decision.anonymous:
         fields.append(Field("Ballot", "secret: nobody, not even the bot, can show who voted what"))
+    if decision.outcome:
+        label = "Reason for withdrawal" if decision.status == DecisionStatus.WITHDRAWN else "Outcome"
+        fields.append(Field(label, m.escape(decision.outcome), inline=False))
     is_open = decision.status == DecisionStatus.OPEN
     counted = m.escape("Agreed in a meeting; no vote was held.") if decision.meeting_id else count_text(
         m, decision, tally)
-    sections = [s for s in (body, counted) if s]
+    sections: list[str] = [s for s in (body, counted) if s]
     if not is_open:
         sections.append(m.escape(f"Status: {decision.status}."))
     by = f" by {proposer.name}" if proposer else ""

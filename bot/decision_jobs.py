@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
@@ -20,6 +21,7 @@ from bot.decision_cards import reminder_card, review_card
 from bot.outbox import enqueue_to_group, enqueue_to_member
 from bot.scheduler import Scheduler, scheduler_of
 from storage.decisions import Decision, DecisionStatus
+from storage.ids import id_of
 from storage.models import Group, GroupKind
 
 SWEEP_EVERY = timedelta(minutes=1)
@@ -46,8 +48,8 @@ def remind_voters(session: Session, now: datetime, decision_id: int) -> None:
     if decision.reminded_for == decision.closes_at:
         return
     for member in decisions.non_voters(session, decision):
-        enqueue_to_member(session, member.id, f"decision:{decision.id}:remind:{_stamp(decision.closes_at)}:{member.id}",  # type: ignore[arg-type]
-                          lambda m, member=member: reminder_card(session, m, decision, member))
+        enqueue_to_member(session, id_of(member), f"decision:{decision.id}:remind:{_stamp(decision.closes_at)}:{member.id}",
+                          partial(reminder_card, session, decision=decision, member=member))
     decision.reminded_for = decision.closes_at
     session.add(decision)
 
@@ -63,7 +65,7 @@ def review_due(session: Session, now: datetime, decision_id: int) -> None:
                                                 Group.kind == GroupKind.BACKBONE,
                                                 Group.active == True)).all()  # noqa: E712
     for group in backbone:
-        enqueue_to_group(session, group.id, f"decision:{decision.id}:review:{_stamp(decision.review_at)}",  # type: ignore[arg-type]
+        enqueue_to_group(session, id_of(group), f"decision:{decision.id}:review:{_stamp(decision.review_at)}",
                          lambda m: review_card(session, m, decision))
     decision.review_sent_for = decision.review_at
     session.add(decision)
@@ -83,7 +85,7 @@ def reconcile(session: Session, scheduler: Scheduler, now: datetime) -> None:
         _plan(session, scheduler, now, f"decision:{decision.id}:close", decision.closes_at, close_vote, decision.id)
     reviews = session.exec(select(Decision).where(
         col(Decision.review_at).is_not(None),
-        or_(col(Decision.review_sent_for).is_(None), Decision.review_sent_for != Decision.review_at))).all()
+        or_(col(Decision.review_sent_for).is_(None), col(Decision.review_sent_for) != Decision.review_at))).all()
     for decision in reviews:
         assert decision.id is not None and decision.review_at is not None
         _plan(session, scheduler, now, f"decision:{decision.id}:review", decision.review_at, review_due, decision.id)

@@ -25,6 +25,7 @@ from bot.outbox import enqueue_to_group
 from bot.tally import Tally
 from storage.db import session_scope
 from storage.decisions import Decision
+from storage.ids import id_of
 from storage.outbox import OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,13 @@ class _Edit:
     complete: bool  # every post of the decision has been sent (none pending)
 
 
-def _stale(engine: Engine, limit: int) -> list[_Edit]:
+def _stale(engine: Engine, limit: int, platforms: set[str]) -> list[_Edit]:
+    """Decisions whose posts show an old version, with the edits due on `platforms`.
+
+    A post still waiting in the outbox holds the decision back (it is edited once
+    sent), but only on a platform served here: a post no sender will deliver must
+    not keep the others being edited forever.
+    """
     with session_scope(engine) as session:
         stale = session.exec(select(Decision).where(Decision.version != Decision.shown_version)
                              .order_by(col(Decision.id)).limit(limit)).all()
@@ -72,9 +79,11 @@ def _stale(engine: Engine, limit: int) -> list[_Edit]:
                 col(OutboxMessage.key).startswith(post_key(decision) + "@"))).all()
             edits = [(Target(row.platform, row.team_id, row.channel_id, row.user_id), row.message_id,
                       proposal_card(session, dialect(row.platform), decision))
-                     for row in rows if row.status == OutboxStatus.SENT and row.message_id]
-            pending = any(row.status in (OutboxStatus.PENDING, OutboxStatus.SENDING) for row in rows)
-            found.append(_Edit(decision.id, decision.version, edits, not pending))  # type: ignore[arg-type]
+                     for row in rows if row.platform in platforms and row.status == OutboxStatus.SENT
+                     and row.message_id]
+            pending = any(row.platform in platforms and row.status in (OutboxStatus.PENDING, OutboxStatus.SENDING)
+                          for row in rows)
+            found.append(_Edit(id_of(decision), decision.version, edits, not pending))
         return found
 
 
@@ -93,14 +102,11 @@ async def refresh_posts(engine: Engine, senders: dict[str, Sender], *, limit: in
     its posts were edited for that version.
     """
     edited = 0
-    for item in await asyncio.to_thread(_stale, engine, limit):
+    for item in await asyncio.to_thread(_stale, engine, limit, set(senders)):
         ok = item.complete
         for target, message_id, reply in item.edits:
-            sender = senders.get(target.platform)
-            if sender is None:
-                continue
             try:
-                await sender.update(target, message_id, reply)
+                await senders[target.platform].update(target, message_id, reply)
                 edited += 1
             except RateLimited:
                 ok = False

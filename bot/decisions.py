@@ -41,6 +41,7 @@ from storage.decisions import (
     DecisionVote,
     SecretBallot,
 )
+from storage.ids import id_of
 from storage.models import Group, GroupKind, Member, Membership
 
 MAX_OPEN_DAYS = 90
@@ -62,7 +63,7 @@ def is_backbone(session: Session, member_id: int) -> bool:
     """True when the member has a non-observer role in an active backbone group."""
     row = session.exec(
         select(Membership.id)
-        .join(Group, Group.id == Membership.group_id)  # type: ignore[arg-type]
+        .join(Group, col(Group.id) == Membership.group_id)
         .where(Membership.member_id == member_id, Group.kind == GroupKind.BACKBONE,
                Group.active == True, Membership.role != "observer")  # noqa: E712
     ).first()
@@ -78,10 +79,10 @@ def role_in(session: Session, member_id: int, group_id: int) -> str | None:
 
 def require_proposer(session: Session, member: Member, group: Group) -> None:
     """Refuse unless `member` may open decisions in `group`."""
-    policy = policy_for(session, group.id)  # type: ignore[arg-type]
-    if policy.backbone_proposes and is_backbone(session, member.id):  # type: ignore[arg-type]
+    policy = policy_for(session, id_of(group))
+    if policy.backbone_proposes and is_backbone(session, id_of(member)):
         return
-    if role_in(session, member.id, group.id) in role_set(policy.propose_roles):  # type: ignore[arg-type]
+    if role_in(session, id_of(member), id_of(group)) in role_set(policy.propose_roles):
         return
     who = " or ".join(sorted(role_set(policy.propose_roles))) or "nobody"
     raise NotAllowed(
@@ -95,10 +96,10 @@ def eligible_members(session: Session, group_id: int, vote_roles: str) -> list[M
     """Active members whose role in the group lets them vote, in id order."""
     return list(session.exec(
         select(Member)
-        .join(Membership, Membership.member_id == Member.id)  # type: ignore[arg-type]
+        .join(Membership, col(Membership.member_id) == Member.id)
         .where(Membership.group_id == group_id, col(Membership.role).in_(role_set(vote_roles)),
                Member.active == True)  # noqa: E712
-        .order_by(Member.id)
+        .order_by(col(Member.id))
     ).all())
 
 
@@ -159,9 +160,9 @@ def propose(session: Session, member: Member, group: Group, proposal: Proposal, 
                         "or --closes 2026-03-20 17:00.")
     if proposal.closes_at > now + timedelta(days=MAX_OPEN_DAYS):
         raise UserError(f"A vote can stay open for at most {MAX_OPEN_DAYS} days.")
-    policy = policy_for(session, group.id)  # type: ignore[arg-type]
+    policy = policy_for(session, id_of(group))
     rule = parse_rule(proposal.rule or policy.rule)
-    members = eligible_members(session, group.id, policy.vote_roles)  # type: ignore[arg-type]
+    members = eligible_members(session, id_of(group), policy.vote_roles)
     eligible = eligible_count(members, policy.count_by)
     if eligible == 0:
         raise UserError(f"Nobody in {group.name} can vote (voting roles: {policy.vote_roles}). "
@@ -173,7 +174,7 @@ def propose(session: Session, member: Member, group: Group, proposal: Proposal, 
     except QuorumError as exc:
         raise UserError(str(exc), usage="--quorum 3 or --quorum 50%") from None
     decision = Decision(
-        initiative_id=group.initiative_id, group_id=group.id, proposer_id=member.id,  # type: ignore[arg-type]
+        initiative_id=group.initiative_id, group_id=id_of(group), proposer_id=id_of(member),
         title=title, body=proposal.body.strip(), rationale=proposal.rationale.strip(),
         evidence=proposal.evidence.strip(), indicators=proposal.indicators.strip(),
         rule=rule.value, quorum=str(quorum), count_by=policy.count_by, split_as=policy.split_as,
@@ -199,7 +200,7 @@ def record_agreed(session: Session, member: Member, group: Group, text: str, mee
     if existing is not None:
         raise UserError(f"That agreement is already recorded as decision #{existing.id}.")
     decision = Decision(
-        initiative_id=group.initiative_id, group_id=group.id, proposer_id=member.id,  # type: ignore[arg-type]
+        initiative_id=group.initiative_id, group_id=id_of(group), proposer_id=id_of(member),
         title=title, body=text.strip() if len(text.strip()) > 200 else "", rule=Rule.CONSENSUS.value,
         status=DecisionStatus.PASSED, created_at=now, closes_at=now, closed_at=now, meeting_id=meeting_id,
         outcome="Agreed in the meeting.",
@@ -302,7 +303,7 @@ def cast(session: Session, decision_id: int, member: Member, choice_text: str, r
 
 def may_vote(session: Session, decision: Decision, member: Member, policy: DecisionPolicy) -> bool:
     """True when `member` is active and holds a voting role in the deciding group."""
-    return member.active and role_in(session, member.id, decision.group_id) in role_set(policy.vote_roles)  # type: ignore[arg-type]
+    return member.active and role_in(session, id_of(member), decision.group_id) in role_set(policy.vote_roles)
 
 
 def _choice(text: str, rule: Rule) -> Choice:
@@ -320,16 +321,16 @@ def _choice(text: str, rule: Rule) -> Choice:
 def _principals_of(session: Session, decision: Decision, proxy: Member) -> list[Member]:
     """Members who named `proxy` to vote for them on `decision`."""
     return list(session.exec(
-        select(Member).join(DecisionProxy, DecisionProxy.member_id == Member.id)  # type: ignore[arg-type]
+        select(Member).join(DecisionProxy, col(DecisionProxy.member_id) == Member.id)
         .where(DecisionProxy.decision_id == decision.id, DecisionProxy.proxy_id == proxy.id)
-        .order_by(Member.id)
+        .order_by(col(Member.id))
     ).all())
 
 
 def _not_eligible_message(session: Session, decision: Decision, member: Member, vote_roles: str) -> str:
     group = session.get(Group, decision.group_id)
     name = group.name if group else "this group"
-    role = role_in(session, member.id, decision.group_id)  # type: ignore[arg-type]
+    role = role_in(session, id_of(member), decision.group_id)
     if role == "observer":
         return f"Observers of {name} can read decisions but not vote. Your vote was not recorded."
     roles = " or ".join(sorted(role_set(vote_roles)))
@@ -348,9 +349,9 @@ def _put_vote(session: Session, decision: Decision, voter: Member, proxy: Member
         if seen is not None:
             result.unchanged.append(voter.name)
             return
-        session.add(DecisionParticipation(decision_id=decision.id, member_id=voter.id, cast_by_id=by, at=now))  # type: ignore[arg-type]
+        session.add(DecisionParticipation(decision_id=id_of(decision), member_id=id_of(voter), cast_by_id=by, at=now))
         organization = voter.organization if decision.count_by == CountBy.ORGANIZATION else ""
-        session.add(SecretBallot(decision_id=decision.id, choice=choice.value,  # type: ignore[arg-type]
+        session.add(SecretBallot(decision_id=id_of(decision), choice=choice.value,
                                  organization=organization, reason=reason))
         _audit(session, decision, "decision.ballot", (proxy or voter).id, for_member=voter.id, by_proxy=bool(proxy))
         result.recorded.append(voter.name)
@@ -366,7 +367,7 @@ def _put_vote(session: Session, decision: Decision, voter: Member, proxy: Member
     kind = "decision.vote" if vote is None else "decision.vote_changed"
     before = vote.choice if vote else None
     if vote is None:
-        vote = DecisionVote(decision_id=decision.id, member_id=voter.id, choice=choice.value)  # type: ignore[arg-type]
+        vote = DecisionVote(decision_id=id_of(decision), member_id=id_of(voter), choice=choice.value)
     vote.choice, vote.reason, vote.cast_by_id, vote.at = choice.value, reason, by, now
     session.add(vote)
     session.flush()
@@ -388,8 +389,8 @@ def name_proxy(session: Session, decision: Decision, member: Member, proxy: Memb
         raise UserError(f"{proxy.name} is not an active member of this initiative.")
     row = session.exec(select(DecisionProxy).where(
         DecisionProxy.decision_id == decision.id, DecisionProxy.member_id == member.id)).first()
-    row = row or DecisionProxy(decision_id=decision.id, member_id=member.id, proxy_id=proxy.id)  # type: ignore[arg-type]
-    row.proxy_id, row.at = proxy.id, now  # type: ignore[assignment]
+    row = row or DecisionProxy(decision_id=id_of(decision), member_id=id_of(member), proxy_id=id_of(proxy))
+    row.proxy_id, row.at = id_of(proxy), now
     session.add(row)
     _audit(session, decision, "decision.proxy", member.id, proxy=proxy.id)
 
@@ -407,7 +408,7 @@ def current_tally(session: Session, decision: Decision) -> Tally:
             DecisionParticipation.cast_by_id != None)).one()  # noqa: E711
     else:
         votes = session.exec(
-            select(DecisionVote, Member).join(Member, Member.id == DecisionVote.member_id)  # type: ignore[arg-type]
+            select(DecisionVote, Member).join(Member, col(Member.id) == DecisionVote.member_id)
             .where(DecisionVote.decision_id == decision.id)
         ).all()
         ballots = [Ballot(str(m.id), Choice(v.choice), m.organization, v.cast_by_id is not None) for v, m in votes]
@@ -448,7 +449,7 @@ def close(session: Session, decision_id: int, now: datetime, actor: Member | Non
 
 def require_manager(session: Session, member: Member, doing: str) -> None:
     """Refuse unless `member` is backbone staff."""
-    if not is_backbone(session, member.id):  # type: ignore[arg-type]
+    if not is_backbone(session, id_of(member)):
         raise NotAllowed(f"Only backbone staff can {doing}. Ask your backbone team if this needs doing.")
 
 
@@ -480,7 +481,7 @@ def withdraw(session: Session, decision: Decision, member: Member, reason: str, 
 
 def record_outcome(session: Session, decision: Decision, member: Member, text: str, now: datetime) -> None:
     """Record the outcome statement of a closed decision (its proposer or the backbone)."""
-    if decision.proposer_id != member.id and not is_backbone(session, member.id):  # type: ignore[arg-type]
+    if decision.proposer_id != member.id and not is_backbone(session, id_of(member)):
         raise NotAllowed("Only the proposer or backbone staff can record the outcome of a decision.")
     if decision.status == DecisionStatus.OPEN:
         raise UserError(f"Decision #{decision.id} is still open until the vote closes; record the outcome after that.")
@@ -497,10 +498,10 @@ def record_outcome(session: Session, decision: Decision, member: Member, text: s
 
 def set_review(session: Session, decision: Decision, member: Member, when: datetime, now: datetime) -> None:
     """Set the date the decision should be looked at again (proposer or backbone)."""
-    if decision.proposer_id != member.id and not is_backbone(session, member.id):  # type: ignore[arg-type]
+    if decision.proposer_id != member.id and not is_backbone(session, id_of(member)):
         raise NotAllowed("Only the proposer or backbone staff can set a review date.")
     if when <= now:
-        raise UserError("The review date is in the past. Give a future date like 2026-09-01 or 6m.")
+        raise UserError("The review date is in the past. Give a future date like 2026-09-01 or 6mo (six months).")
     decision.review_at = when
     session.add(decision)
     _audit(session, decision, "decision.review_set", member.id, review_at=when.isoformat())
@@ -519,7 +520,7 @@ def parse_flag(value: str, option: str) -> bool:
 def set_policy(session: Session, group: Group, member: Member, changes: dict[str, str]) -> DecisionPolicy:
     """Change a group's decision policy (backbone only) from option text; returns the saved policy."""
     require_manager(session, member, "change who proposes and votes")
-    policy = policy_for(session, group.id)  # type: ignore[arg-type]
+    policy = policy_for(session, id_of(group))
     valid_roles = {"chair", "staff", "member", "observer"}
     for key, raw in changes.items():
         value = raw.strip().lower()
@@ -578,7 +579,7 @@ def votes_of(session: Session, decision: Decision) -> list[tuple[Member, Decisio
     if decision.anonymous:
         return []
     rows = session.exec(
-        select(Member, DecisionVote).join(DecisionVote, DecisionVote.member_id == Member.id)  # type: ignore[arg-type]
+        select(Member, DecisionVote).join(DecisionVote, col(DecisionVote.member_id) == Member.id)
         .where(DecisionVote.decision_id == decision.id).order_by(Member.name)
     ).all()
     proxies = {m.id: m for m in session.exec(select(Member).where(
@@ -606,7 +607,7 @@ def export_decisions(session: Session, initiative_id: int) -> str:
     writer.writerow(EXPORT_COLUMNS)
     groups = {g.id: g.key for g in session.exec(select(Group).where(Group.initiative_id == initiative_id)).all()}
     names = {m.id: m.name for m in session.exec(select(Member).where(Member.initiative_id == initiative_id)).all()}
-    decisions = session.exec(select(Decision).where(Decision.initiative_id == initiative_id).order_by(Decision.id)).all()
+    decisions = session.exec(select(Decision).where(Decision.initiative_id == initiative_id).order_by(col(Decision.id))).all()
     for d in decisions:
         final = json.loads(d.tally) if d.tally else None
         if final is None and d.status == DecisionStatus.OPEN:

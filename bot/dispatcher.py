@@ -120,6 +120,7 @@ class Dispatcher:
         self._busy: set[tuple[str, str, str]] = set()
         self._gate_slot: dict[tuple[str, ...], float] = {}
         self._gate_paused: dict[tuple[str, ...], float] = {}
+        self._gate_sent: dict[tuple[str, ...], float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._outcomes: list[dict[str, Any]] = []
         self._flush_lock = asyncio.Lock()
@@ -318,16 +319,29 @@ class Dispatcher:
         return self._retry(row, failures, min(self.backoff * 2 ** (failures - 1), self.max_backoff), repr(error))
 
     async def _turn(self, row: _Claimed, pace: Pace, gate: tuple[str, ...]) -> None:
-        """Wait until the channel may receive another message and the workspace has a free slot."""
+        """Wait until the channel may receive another message and the workspace has a free slot.
+
+        Slots are taken after any 429 pause of the workspace, one `1 / workspace_rate`
+        apart; a message whose slot was overtaken by a pause takes a new one after it,
+        so the messages held back by a 429 do not all go at the instant it ends. Sends
+        of one workspace also stay an interval apart when the loop wakes several late.
+        """
         loop = asyncio.get_running_loop()
-        while (wait := self._lane_ready.get(row.lane, 0.0) - loop.time()) > 0:
-            await asyncio.sleep(wait)
-        if pace.workspace_rate:
-            slot = max(loop.time(), self._gate_slot.get(gate, 0.0))
-            self._gate_slot[gate] = slot + 1 / pace.workspace_rate
+        while True:
+            while (wait := self._lane_ready.get(row.lane, 0.0) - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            slot = max(loop.time(), self._gate_paused.get(gate, 0.0))
+            if pace.workspace_rate:
+                slot = max(slot, self._gate_slot.get(gate, 0.0))
+                self._gate_slot[gate] = slot + 1 / pace.workspace_rate
             await asyncio.sleep(max(0.0, slot - loop.time()))
-        while (wait := self._gate_paused.get(gate, 0.0) - loop.time()) > 0:
-            await asyncio.sleep(wait)
+            if self._gate_paused.get(gate, 0.0) > loop.time():
+                continue
+            if pace.workspace_rate:  # a busy event loop wakes late messages together: still one interval apart
+                while (wait := self._gate_sent.get(gate, 0.0) + 1 / pace.workspace_rate - loop.time()) > 0:
+                    await asyncio.sleep(wait)
+                self._gate_sent[gate] = loop.time()
+            return
 
     def _pace(self, platform: str) -> Pace:
         return self.paces.get(platform, UNLIMITED)

@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from bot.core.errors import UserError
 from storage.audit import record
+from storage.ids import id_of
 from storage.models import (
     GlossaryAlias,
     GlossaryMiss,
@@ -218,20 +219,21 @@ def upsert_terms(
             session.add(term)
             created.append((term, entry))
             continue
-        summary = _differences(term, senses.get(term.id, []), aliases.get(term.id, []), entry)
+        term_id = id_of(term)
+        summary = _differences(term, senses.get(term_id, []), aliases.get(term_id, []), entry)
         if not summary:
             result.unchanged += 1
             continue
         term.term, term.status, term.updated_at = entry.term.strip(), TermStatus(entry.status), now
         session.add(term)
-        session.add(GlossaryRevision(term_id=term.id, at=now, member_id=actor_id,
+        session.add(GlossaryRevision(term_id=term_id, at=now, member_id=actor_id,
                                      action="updated", summary=summary[:4000]))
-        for outdated in [*senses.get(term.id, []), *aliases.get(term.id, [])]:
+        for outdated in [*senses.get(term_id, []), *aliases.get(term_id, [])]:
             session.delete(outdated)
         updated.append((term, entry))
     session.flush()
     for term, entry in created:
-        session.add(GlossaryRevision(term_id=term.id, at=now, member_id=actor_id, action="created",
+        session.add(GlossaryRevision(term_id=id_of(term), at=now, member_id=actor_id, action="created",
                                      summary=_describe(entry)[:4000]))
     for term, entry in created + updated:
         _add_parts(session, term, entry)
@@ -370,13 +372,15 @@ def add_definition(
         return term, True
     if term.normalized != key:
         raise EntryError("term", f"“{entry.term.strip()}” is another name for “{term.term}”, which "
-                                 "is already in the glossary.")
+                                 "is already in the glossary.",
+                         usage=f"To add the meaning it has in one context, use its name: /ci glossary "
+                               f"add \"{term.term}\" (CONTEXT) = DEFINITION")
     senses = _senses_of(session, initiative_id, term.id).get(term.id or 0, [])
     same = next((s for s in senses if normalize(s.context) == normalize(context)), None)
     if same is not None:
         where = f" for “{same.context}”" if same.context else ""
         raise AlreadyDefined(f"“{term.term}” already has a definition{where}.")
-    session.add(GlossarySense(term_id=term.id, position=len(senses), context=context,
+    session.add(GlossarySense(term_id=id_of(term), position=len(senses), context=context,
                               definition=definition))
     if not agreed:
         term.status = TermStatus.PROPOSED
@@ -431,6 +435,7 @@ class TermIndex:
     by_length: dict[int, tuple[list[str], list[int]]]  # short keys by length, with positions
 
 
+_NEWEST_REVISION = select(func.max(GlossaryRevision.id))  # built once: every lookup asks it
 _INDEXES: dict[tuple[str, int], tuple[tuple[int, int | None], TermIndex]] = {}
 _generation = 0
 _lock = threading.Lock()
@@ -451,8 +456,8 @@ def term_index(session: Session, initiative_id: int) -> TermIndex:
     bumps on its own writes covers the rest.
     """
     bind = session.get_bind()
-    cache_key = (bind.url.render_as_string(hide_password=True), initiative_id)
-    version = (_generation, session.exec(select(func.max(GlossaryRevision.id))).one())
+    cache_key = (bind.engine.url.render_as_string(hide_password=True), initiative_id)
+    version = (_generation, session.exec(_NEWEST_REVISION).one())
     cached = _INDEXES.get(cache_key)
     if cached is not None and cached[0] == version:
         return cached[1]
@@ -467,6 +472,7 @@ def _build_index(session: Session, initiative_id: int) -> TermIndex:
     for term_id, term, key in session.exec(
             select(GlossaryTerm.id, GlossaryTerm.term, GlossaryTerm.normalized)
             .where(GlossaryTerm.initiative_id == initiative_id)):
+        assert term_id is not None  # a primary key read back from the table
         names[term_id] = term
         pairs.append((key, term_id))
     pairs += list(session.exec(select(GlossaryAlias.normalized, GlossaryAlias.term_id)

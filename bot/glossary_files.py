@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 from sqlmodel import Session
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.core.errors import UserError
 from bot.glossary_book import TermEntry, UpsertResult, entries_of, normalize, upsert_terms
@@ -160,6 +161,9 @@ def _read_yaml(text: str) -> tuple[list[tuple[str, TermEntry]], list[str]]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise UserError(f"The YAML file is not valid YAML{where}: {getattr(exc, 'problem', exc)}.") from exc
+    duplicates = _duplicate_keys(root) if root is not None else []
+    if duplicates:
+        return [], duplicates
     items, nodes = data, root
     if isinstance(data, dict):
         if "glossary" not in data:
@@ -179,6 +183,25 @@ def _read_yaml(text: str) -> tuple[list[tuple[str, TermEntry]], list[str]]:
         except ValueError as exc:
             problems.append(f"{where}: {exc}")
     return located, problems
+
+
+def _duplicate_keys(node: Node) -> list[str]:
+    """Every key written twice in one mapping under `node` (YAML would keep the last silently)."""
+    found: list[str] = []
+    if isinstance(node, MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            line = key.start_mark.line + 1
+            if isinstance(key, ScalarNode) and key.value in seen:
+                found.append(f"line {line}: {key.value}: written twice (lines {seen[key.value]} and "
+                             f"{line}); keep one")
+            elif isinstance(key, ScalarNode):
+                seen[key.value] = line
+            found += _duplicate_keys(value)
+    elif isinstance(node, SequenceNode):
+        for item in node.value:
+            found += _duplicate_keys(item)
+    return found
 
 
 def _yaml_entry(item: Any) -> TermEntry:

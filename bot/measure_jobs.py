@@ -10,8 +10,9 @@ twice sends nothing twice. Steps switched off on the indicator are skipped.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.core.messages import Reply
 from bot.core.render import Dialect
@@ -104,7 +105,7 @@ def ask(session: Session, status: PeriodStatus, partners: list[PartnerStatus], k
         last = existing(session, status.indicator.id or 0, partner.reporter.id or 0, previous)
         queued += enqueue_to_member(
             session, partner.contact.id, f"{key}:{partner.reporter.id}:{partner.contact.id}",
-            lambda m, p=partner, s=last: messages.prompt(m, status, p, dims, s, reminder=reminder))
+            partial(messages.prompt, status=status, partner=partner, dims=dims, last=last, reminder=reminder))
     return queued
 
 
@@ -135,7 +136,7 @@ def nudge(session: Session, now: datetime, *, indicator_id: int, period: str) ->
         ids: dict[int, str] = {}
         if status.indicator.nudge_mentions and m.platform != "console":
             ids = {i.member_id: i.platform_user_id for i in session.exec(select(PlatformIdentity).where(
-                PlatformIdentity.platform == m.platform, PlatformIdentity.member_id.in_(member_ids)))}  # type: ignore[attr-defined]
+                PlatformIdentity.platform == m.platform, col(PlatformIdentity.member_id).in_(member_ids)))}
         return messages.nudge(m, status, ids)
 
     enqueue_to_group(session, status.indicator.group_id, f"measures.nudge:{indicator_id}:{period}", build)

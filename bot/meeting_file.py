@@ -18,7 +18,7 @@ series added by chat are kept. A changed rule starts again from its next date.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sqlmodel import select
@@ -30,7 +30,7 @@ from bot.initiative_file.problems import Problems, Where, did_you_mean
 from bot.initiative_file.report import Tally
 from bot.initiative_file.values import key, text, timezone, yes_no
 from bot.recurrence import Pattern, first_start, parse_rule, to_local
-from storage.meetings import DEFAULT_AGENDA_LEAD, Cadence
+from storage.meetings import DEFAULT_AGENDA_LEAD, DEFAULT_REMINDERS, Cadence
 from storage.types import utcnow
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class CadenceSpec:
     duration: int = 60
     place: str = ""
     video: str = ""
-    reminders: list[int] = field(default_factory=lambda: [1440, 60])
+    reminders: list[int] | None = None  # None: 24 h and 1 h, less those too long for the rhythm
     agenda_lead: int | None = None  # None: the default, shortened for frequent meetings
     paused: bool = False
 
@@ -101,7 +101,7 @@ def read_cadences(at: At, problems: Problems) -> list[CadenceSpec]:
         found.append(CadenceSpec(
             group=v["group"], title=v["title"], pattern=v["rule"], where=rec.where,
             timezone=v.get("timezone", v["rule"].timezone or ""), duration=v.get("duration", 60),
-            place=v.get("place", ""), video=v.get("video", ""), reminders=v.get("reminders", [1440, 60]),
+            place=v.get("place", ""), video=v.get("video", ""), reminders=v.get("reminders"),
             agenda_lead=v.get("agenda_lead"), paused=v.get("paused", False)))
     return found
 
@@ -118,9 +118,10 @@ def _draft(spec: CadenceSpec, zone: str) -> Cadence:
     draft = Cadence(initiative_id=0, group_id=0, title=spec.title, rrule=spec.pattern.rrule,
                     dtstart=first_start(pattern, zone, now), timezone=zone,
                     duration_minutes=spec.duration, place=spec.place, video_url=spec.video,
-                    reminder_minutes=",".join(str(m) for m in spec.reminders),
+                    reminder_minutes=DEFAULT_REMINDERS if spec.reminders is None
+                    else ",".join(str(m) for m in spec.reminders),
                     agenda_lead_minutes=spec.agenda_lead or DEFAULT_AGENDA_LEAD, paused=spec.paused)
-    series.check_offsets(draft, lead_given=spec.agenda_lead is not None)
+    series.check_offsets(draft, lead_given=spec.agenda_lead is not None, reminders_given=spec.reminders is not None)
     return draft
 
 

@@ -152,7 +152,7 @@ def _reminder(session: Session, event: series.Event) -> Callable[[Dialect], Repl
     assert group is not None
     regrets: list[str] = []
     if occurrence.meeting is not None:
-        regrets = list(session.exec(select(Member.name).join(Attendance, Attendance.member_id == Member.id)  # type: ignore[arg-type]
+        regrets = list(session.exec(select(Member.name).join(Attendance, col(Attendance.member_id) == Member.id)
                                     .where(Attendance.meeting_id == occurrence.meeting.id,
                                            Attendance.status == AttendanceStatus.REGRETS)
                                     .order_by(Member.name)).all())

@@ -77,28 +77,34 @@ def parse_offsets(text: str) -> list[int]:
 
 
 def show_offset(minutes: int) -> str:
-    """An offset in words a reader takes in at a glance: ``24 h``, ``1 h 30 min``, ``45 min``."""
+    """An offset in words a reader takes in at a glance: ``24 h``, ``1 h 30 min``, ``45 min``, ``7 days``."""
+    if minutes >= 2 * 1440 and minutes % 1440 == 0:
+        return f"{minutes // 1440} days"
     hours, rest = divmod(minutes, 60)
     if not hours:
         return f"{rest} min"
     return f"{hours} h" + (f" {rest} min" if rest else "")
 
 
-def check_offsets(cadence: Cadence, *, lead_given: bool = True) -> None:
+def check_offsets(cadence: Cadence, *, lead_given: bool = True, reminders_given: bool = True) -> None:
     """Refuse reminder or agenda offsets that reach back past the previous meeting.
 
     When the agenda lead time was not given and the default does not fit (a daily
-    meeting), it shrinks to half the time between meetings instead.
+    meeting), it shrinks to half the time between meetings instead; default reminders
+    that do not fit are dropped (a daily meeting keeps the 1 h one).
     """
     gap = shortest_gap(cadence.rrule, cadence.dtstart, cadence.timezone)
     gap_minutes = int(gap.total_seconds() // 60)
     if not lead_given and cadence.agenda_lead_minutes >= gap_minutes:
         cadence.agenda_lead_minutes = max(30, gap_minutes // 2 // 30 * 30)
-    for what, minutes, option in (("reminder", max(cadence.reminders), "--reminders"),
+    if not reminders_given and any(m >= gap_minutes for m in cadence.reminders):
+        cadence.reminder_minutes = ",".join(str(m) for m in cadence.reminders if m < gap_minutes)
+    for what, minutes, option in (("reminder", max(cadence.reminders, default=0), "--reminders"),
                                   ("agenda lead time", cadence.agenda_lead_minutes, "--agenda-lead")):
         if minutes >= gap_minutes:
             raise UserError(
-                f"A {what} of {show_offset(minutes)} is longer than the {show_offset(gap_minutes)} between two "
+                f"A {what} of {show_offset(minutes)} is {'as long as' if minutes == gap_minutes else 'longer than'} "
+                f"the {show_offset(gap_minutes)} between two "
                 "meetings of this series, so it would arrive before the previous meeting.",
                 usage=f"Use a shorter {option}, e.g. --reminders 24h,1h --agenda-lead 24h.",
             )
@@ -170,18 +176,26 @@ def cadences_of(session: Session, group_ids: Iterable[int]) -> list[Cadence]:
     ).order_by(Cadence.title)).all())
 
 
-def on_date(session: Session, cadences: list[Cadence], day: date, timezone: str) -> Occurrence:
-    """The one meeting of `cadences` on local `day` in `timezone`; an error naming the dates near it."""
+def on_date(session: Session, cadences: list[Cadence], day: date, timezone: str, at: time | None = None) -> Occurrence:
+    """The one meeting of `cadences` on local `day` (at local time `at`, if given) in `timezone`.
+
+    An error names the meetings of that day when there are several and no time picks
+    one, or the dates near it when there is none.
+    """
     start = to_utc(datetime.combine(day, time(0)), timezone)
     end = to_utc(datetime.combine(day + timedelta(days=1), time(0)), timezone)
     found = [o for c in cadences for o in occurrences_between(session, c, start, end, include_skipped=True)]
+    if at is not None:
+        found = [o for o in found if o.local_start(timezone).time() == at] or found
     if len(found) == 1:
         return found[0]
     if len(found) > 1:
-        raise UserError(f"There are {len(found)} meetings on {day:%a %d %b %Y}; use --group to say which.")
+        times = ", ".join(f"{o.local_start(timezone):%H:%M} {o.cadence.title}" for o in sorted(found, key=lambda o: o.starts_at))
+        raise UserError(f"There are {len(found)} meetings on {day:%a %d %b %Y} ({times}); say which by its time, "
+                        f"e.g. `{day:%Y-%m-%d} {found[-1].local_start(timezone):%H:%M}`.")
     near = sorted((o for c in cadences for o in upcoming(session, c, start - timedelta(days=14))),
                   key=lambda o: o.starts_at)[:3]
-    dates = ", ".join(f"{o.local_start(timezone):%a %d %b}" for o in near) or "none planned"
+    dates = ", ".join(f"{o.local_start(timezone):%a %d %b %H:%M}" for o in near) or "none planned"
     raise UserError(f"There is no meeting on {day:%a %d %b %Y}. Meetings around then: {dates}.")
 
 
@@ -221,7 +235,7 @@ def clash(session: Session, group_id: int, start: datetime, end: datetime, ignor
 def hand_over_items(session: Session, meeting: Meeting) -> Occurrence | None:
     """Move a skipped meeting's agenda items to the series' next meeting; that meeting, if any."""
     items = session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting.id)
-                         .order_by(AgendaItem.position, AgendaItem.id)).all()
+                         .order_by(col(AgendaItem.position), col(AgendaItem.id))).all()
     if not items:
         return None
     following = next_occurrence(session, occurrence_of(session, meeting).cadence, meeting.starts_at + timedelta(minutes=1))

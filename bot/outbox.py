@@ -4,16 +4,20 @@ Every message carries a dedupe key naming what it is, for whom and which occurre
 (``reminder:meeting-42:24h``); writing the same key twice is a no-op, so a job that
 runs twice, or two replicas racing, never produce a second message. Rows are written
 in the caller's transaction and delivered later by `bot.dispatcher.Dispatcher`.
+Delivered (and failed) messages are kept `RETENTION` for looking into what was sent,
+then `purge` deletes them; no job re-queues a key that old, so dedupe is unaffected.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
+from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.core.delivery import Target
 from bot.core.messages import Reply, reply_to_dict
@@ -21,7 +25,13 @@ from bot.core.render import Dialect, dialect
 from storage.initiative import ChannelBinding, Platform, PlatformIdentity
 from storage.outbox import OutboxMessage, OutboxStatus
 
+if TYPE_CHECKING:
+    from bot.scheduler import Scheduler
+
 Build = Callable[[Dialect], Reply]
+RETENTION = timedelta(days=90)
+PURGE_EVERY = timedelta(hours=6)
+PURGE_BATCH = 10_000
 
 
 def enqueue(
@@ -33,7 +43,7 @@ def enqueue(
     with INSERT ... ON CONFLICT DO NOTHING, so concurrent writers of the same key never
     error. `not_before` holds the message back until that time.
     """
-    values = {
+    values: dict[str, object] = {
         "key": key,
         "platform": target.platform,
         "team_id": target.team_id,
@@ -50,38 +60,64 @@ def enqueue(
     return session.execute(statement.returning(table.c.id)).first() is not None
 
 
-def enqueue_to_group(session: Session, group_id: int, key: str, build: Build) -> int:
+def enqueue_to_group(session: Session, group_id: int, key: str, build: Build, *,
+                     not_before: datetime | None = None) -> int:
     """Queue one message per channel the group is bound to, rendered for each platform.
 
     `build` is called with the platform's `Dialect` and returns the Reply; each
-    message's key is `key` suffixed with ``@platform:channel``. Returns how many
-    messages were newly queued.
+    message's key is `key` suffixed with ``@platform:channel``; `not_before` holds
+    them back until then. Returns how many messages were newly queued.
     """
     bindings = session.exec(
-        select(ChannelBinding).where(ChannelBinding.group_id == group_id).order_by(ChannelBinding.id)  # type: ignore[arg-type]
+        select(ChannelBinding).where(ChannelBinding.group_id == group_id).order_by(col(ChannelBinding.id))
     ).all()
     queued = 0
     for binding in bindings:
         target = Target(str(binding.platform), team_id=binding.team_id, channel_id=binding.channel_id)
         reply = build(dialect(target.platform))
-        queued += enqueue(session, f"{key}@{target.platform}:{binding.channel_id}", target, reply)
+        queued += enqueue(session, f"{key}@{target.platform}:{binding.channel_id}", target, reply,
+                          not_before=not_before)
     return queued
 
 
-def enqueue_to_member(session: Session, member_id: int, key: str, build: Build) -> int:
+def enqueue_to_member(session: Session, member_id: int, key: str, build: Build, *,
+                      not_before: datetime | None = None) -> int:
     """Queue a direct message to the member on every platform they have an identity on.
 
     The console identity is skipped (it has nobody to deliver to). Keys are suffixed
-    with ``@platform:user``. Returns how many messages were newly queued.
+    with ``@platform:user``; `not_before` holds them back until then. Returns how many
+    messages were newly queued.
     """
     identities = session.exec(
         select(PlatformIdentity)
         .where(PlatformIdentity.member_id == member_id, PlatformIdentity.platform != Platform.CONSOLE)
-        .order_by(PlatformIdentity.id)  # type: ignore[arg-type]
+        .order_by(col(PlatformIdentity.id))
     ).all()
     queued = 0
     for identity in identities:
         target = Target(str(identity.platform), user_id=identity.platform_user_id)
         reply = build(dialect(target.platform))
-        queued += enqueue(session, f"{key}@{target.platform}:{identity.platform_user_id}", target, reply)
+        queued += enqueue(session, f"{key}@{target.platform}:{identity.platform_user_id}", target, reply,
+                          not_before=not_before)
     return queued
+
+
+def install(scheduler: Scheduler, every: timedelta = PURGE_EVERY) -> None:
+    """Register the periodic `purge` of old delivered messages on `scheduler`."""
+    scheduler.every("outbox:purge", every, f"{__name__}:purge", days=RETENTION.days)
+
+
+def purge(session: Session, now: datetime, days: float = RETENTION.days) -> int:
+    """Delete up to `PURGE_BATCH` sent or failed messages queued more than `days` ago; how many.
+
+    Pending and in-doubt (``sending``) messages are never touched. A large backlog goes
+    in batches over several runs, so no run holds a long transaction.
+    """
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    old = (select(table.c.id).where(table.c.status.in_([OutboxStatus.SENT, OutboxStatus.FAILED]),
+                                    table.c.created_at < now - timedelta(days=days))
+           .order_by(table.c.id).limit(PURGE_BATCH))
+    ids = [row[0] for row in session.execute(old).all()]
+    if ids:
+        session.execute(delete(table).where(table.c.id.in_(ids)))
+    return len(ids)

@@ -190,10 +190,11 @@ def _by_parts(freq: str, words: list[str], raw: str) -> list[str]:
             return []
         raise UserError(f"“{raw}” does not say which day; add e.g. `on wed` or `on 2nd tue`.", usage=RULE_USAGE)
     if freq in ("DAILY", "WEEKLY"):
-        days = [weekday_index(w) for w in words]
-        if None in days or freq == "DAILY":
+        found = [weekday_index(w) for w in words]
+        days = [d for d in found if d is not None]
+        if len(days) < len(found) or freq == "DAILY":
             raise UserError(f"I can't read the days in “{raw}”.", usage=RULE_USAGE)
-        return ["BYDAY=" + ",".join(WEEKDAYS[d] for d in sorted(set(days)))]  # type: ignore[index]
+        return ["BYDAY=" + ",".join(WEEKDAYS[d] for d in sorted(set(days)))]
     month = None
     if freq == "YEARLY":
         months = [(i, month_index(w)) for i, w in enumerate(words) if month_index(w)]
@@ -202,8 +203,8 @@ def _by_parts(freq: str, words: list[str], raw: str) -> list[str]:
         index, month = months[0]
         words = words[:index] + words[index + 1:]
     parts = [f"BYMONTH={month}"] if month else []
-    if len(words) == 2 and words[0] in _ORDINALS and weekday_index(words[1]) is not None:
-        return parts + [f"BYDAY={_ORDINALS[words[0]]:+d}{WEEKDAYS[weekday_index(words[1])]}"]  # type: ignore[index]
+    if len(words) == 2 and words[0] in _ORDINALS and (weekday := weekday_index(words[1])) is not None:
+        return parts + [f"BYDAY={_ORDINALS[words[0]]:+d}{WEEKDAYS[weekday]}"]
     if len(words) == 1 and words[0] == "last" or words == ["last", "day"]:
         return parts + ["BYMONTHDAY=-1"]
     if words and words[0] == "day":
@@ -259,7 +260,7 @@ def _join(items: list[str]) -> str:
 
 @lru_cache(maxsize=20000)
 def _compiled(rule: str, local_start: datetime) -> rrule:
-    return rrulestr(rule, dtstart=local_start)  # type: ignore[return-value]
+    return rrulestr(rule, dtstart=local_start)
 
 
 def to_local(moment: datetime, timezone: str) -> datetime:
@@ -313,9 +314,13 @@ def first_start(pattern: Pattern, timezone: str, now: datetime) -> datetime:
 
 
 def shortest_gap(rule: str, dtstart: datetime, timezone: str, count: int = 60) -> timedelta:
-    """The shortest time between two consecutive occurrences among the first `count`."""
+    """The shortest wall-time gap between two consecutive occurrences among the first `count`.
+
+    Wall time, like the reminder offsets counted back from a start: a weekly meeting is
+    7 days apart even across a daylight-saving change.
+    """
     compiled = _compiled(rule, to_local(dtstart, timezone))
-    starts = [to_utc(wall, timezone) for wall in compiled.xafter(to_local(dtstart, timezone), count=count, inc=True)]
+    starts = list(compiled.xafter(to_local(dtstart, timezone), count=count, inc=True))
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     return min(gaps) if gaps else timedelta(days=366 * HORIZON_YEARS)
 

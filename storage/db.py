@@ -6,11 +6,16 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlmodel import Session, create_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.engine.interfaces import DBAPIConnection
 
 DEFAULT_DATABASE_URL = "sqlite:///data/cibot.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -35,15 +40,22 @@ def make_engine(url: str | None = None) -> Engine:
             f"DATABASE_URL {url!r} is not a database URL. Write it like "
             "sqlite:///data/cibot.db or postgresql+psycopg://user@127.0.0.1:5432/cibot"
         ) from exc
-    if parsed.get_backend_name() == "sqlite":
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite:
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            folder = Path(parsed.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(f"cannot create the folder {folder} for the SQLite database "
+                                    f"({exc.strerror}); point DATABASE_URL at a writable place, like "
+                                    "sqlite:///data/cibot.db") from exc
+        engine = _create(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     elif parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = _create(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
     else:
         raise DatabaseError(
             f"DATABASE_URL uses {parsed.get_backend_name()!r}; cibot supports sqlite:/// "
@@ -52,16 +64,29 @@ def make_engine(url: str | None = None) -> Engine:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except OperationalError as exc:
+    except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        check = ("that the file is a cibot SQLite database in a writable folder" if sqlite
+                 else "that the server is running")
         raise DatabaseError(
             f"cannot connect to the database at {parsed.render_as_string(hide_password=True)}: "
-            f"{reason}. Check that the server is running and DATABASE_URL is right."
+            f"{reason}. Check {check} and that DATABASE_URL is right."
         ) from exc
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _create(url: str | URL, **options: Any) -> Engine:
+    """`create_engine`, with a missing database driver explained instead of raised."""
+    try:
+        return create_engine(url, **options)
+    except (ImportError, NoSuchModuleError) as exc:
+        raise DatabaseError(
+            f"DATABASE_URL names a database driver that is not installed ({exc}); cibot "
+            "uses sqlite:///PATH and postgresql+psycopg://USER@HOST:PORT/DATABASE"
+        ) from exc
+
+
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -69,7 +94,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
+def alembic_config(engine: Engine) -> Config:
     """An Alembic config bound to `engine`, for running migrations programmatically."""
     from alembic.config import Config
 

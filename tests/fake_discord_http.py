@@ -263,11 +263,17 @@ def click_data(custom_id: str) -> dict[str, Any]:
     return {"custom_id": custom_id, "component_type": 2}
 
 
-def modal_data(custom_id: str, values: dict[str, str]) -> dict[str, Any]:
-    """The `data` of a modal submit: each value inside the label that wraps its text input."""
+def modal_data(custom_id: str, values: dict[str, str | list[str]]) -> dict[str, Any]:
+    """The `data` of a modal submit: each value inside the label that wraps its input.
+
+    A string is typed into a text input; a list is what was picked in a select menu.
+    """
+    def component(i: int, name: str, value: str | list[str]) -> dict[str, Any]:
+        if isinstance(value, list):
+            return {"type": 3, "id": i + 100, "custom_id": name, "values": value}
+        return {"type": 4, "id": i + 100, "custom_id": name, "value": value}
     return {"custom_id": custom_id,
-            "components": [{"type": 18, "id": i + 1, "component": {"type": 4, "id": i + 100, "custom_id": name,
-                                                                    "value": value}}
+            "components": [{"type": 18, "id": i + 1, "component": component(i, name, value)}
                            for i, (name, value) in enumerate(values.items())]}
 
 
@@ -333,7 +339,7 @@ class DiscordHarness:
         return await self.dispatch(interaction_payload(3, click_data(custom_id), user_id=user_id,
                                                        channel_id=channel_id, guild_id=guild_id, message=message))
 
-    async def submit(self, user_id: str, modal: Sent, values: dict[str, str], *,
+    async def submit(self, user_id: str, modal: Sent, values: dict[str, str | list[str]], *,
                      channel_id: str = STEERING, guild_id: str = GUILD) -> list[Sent]:
         """`user_id` fills in the modal the bot opened (`modal`) with `values` and submits it."""
         data = modal_data(modal.data["custom_id"], values)
@@ -364,14 +370,14 @@ def button(message: dict[str, Any], label: str) -> str:
 
 
 def visible_text(message: dict[str, Any]) -> str:
-    """What a reader sees in `message`: content and embeds, with markdown escapes resolved."""
+    """What a reader sees in `message`: content and embeds, markdown escapes resolved, zero-width spaces gone."""
     parts = [message.get("content") or ""]
     for embed in message.get("embeds", []):
         parts += [embed.get("title") or "", embed.get("description") or ""]
         for embed_field in embed.get("fields", []):
             parts += [embed_field["name"], embed_field["value"]]
         parts.append((embed.get("footer") or {}).get("text", ""))
-    return _UNESCAPE.sub(r"\1", "\n".join(p for p in parts if p))
+    return _UNESCAPE.sub(r"\1", "\n".join(p for p in parts if p)).replace("\u200b", "")
 
 
 _UNESCAPE = re.compile(r"\\([^\w\s])")

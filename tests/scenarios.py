@@ -1,4 +1,4 @@
-"""One end-to-end story, written once and played on every platform adapter.
+"""End-to-end stories, written once and played on every platform adapter.
 
 Each adapter's tests implement a `Driver` that turns the steps into that platform's
 real traffic (signed Slack HTTP requests, Discord interaction payloads) and reads back
@@ -57,7 +57,21 @@ class Submit:
     errors: tuple[str, ...] = ()
 
 
-Step = Say | Click | Submit
+@dataclass(frozen=True)
+class ClickPosted:
+    """After a restart, `user` clicks `label` on the bot's newest post in the steering channel.
+
+    The post is a message the bot sent on its own: the outbox delivers it through the
+    platform's sender first, and a freshly started bot handles the click.
+    """
+
+    user: str
+    label: str
+    expect: tuple[str, ...] = ()
+    opens_form: tuple[str, ...] = ()
+
+
+Step = Say | Click | Submit | ClickPosted
 
 
 class Driver(Protocol):
@@ -68,6 +82,8 @@ class Driver(Protocol):
     async def click(self, user: str, label: str) -> Seen: ...
 
     async def submit(self, user: str, values: dict[str, str]) -> Seen: ...
+
+    async def click_posted(self, user: str, label: str) -> Seen: ...
 
 
 HOSTILE = "Partners agree <!channel> @everyone <@UJAMES> [click](https://evil.example) <https://evil.example|here>"
@@ -101,6 +117,25 @@ GLOSSARY_STORY: tuple[Step, ...] = (
 )
 
 
+REASON = "Partners <!here> @everyone asked for it"
+
+# A steering decision that asks every voter for a reason: proposed inline, voted on from
+# the card the outbox posted in the channel (after a restart) and from a card asked for.
+DECISION_STORY: tuple[Step, ...] = (
+    Say("maria", 'propose "Adopt the readiness measure" --closes 3d --reasons required',
+        expect=("Decision #1", "Adopt the readiness measure", "Posted in Steering committee"),
+        buttons=("Agree", "Abstain", "Disagree")),
+    ClickPosted("aisha", "Agree", opens_form=("reason",)),
+    Submit("aisha", {"reason": ""}, errors=("reason",)),
+    Submit("aisha", {"reason": REASON}, expect=("Recorded: agree on decision #1",)),
+    Say("james", "decision 1", expect=("1 agree · 0 abstain · 0 disagree", REASON), buttons=("Disagree",)),
+    Click("james", "Disagree", opens_form=("reason",)),
+    Submit("james", {"reason": "Too costly this year."}, expect=("Recorded: disagree",)),
+    Say("lena", "decision 1", expect=("1 agree · 0 abstain · 1 disagree",)),
+    Say("aisha", "vote 1 maybe", expect=("maybe",), absent=("Recorded",)),
+)
+
+
 async def play(driver: Driver, steps: tuple[Step, ...] = GLOSSARY_STORY) -> None:
     """Run `steps` on `driver`, failing with the step and what was seen when one does not hold."""
     for step in steps:
@@ -108,6 +143,8 @@ async def play(driver: Driver, steps: tuple[Step, ...] = GLOSSARY_STORY) -> None
             seen = await driver.say(step.user, step.text)
         elif isinstance(step, Click):
             seen = await driver.click(step.user, step.label)
+        elif isinstance(step, ClickPosted):
+            seen = await driver.click_posted(step.user, step.label)
         else:
             seen = await driver.submit(step.user, step.values)
         where = f"{step!r} saw {seen!r}"

@@ -74,6 +74,27 @@ def test_unreachable_database_is_explained(tmp_path: Path) -> None:
     assert out.returncode == 2 and "sqlite:///" in out.stderr
 
 
+@pytest.mark.parametrize("url, message", [
+    ("sqlite:////proc/no-such-folder/cibot.db", "cannot create the folder /proc/no-such-folder"),
+    ("postgresql+asyncpg://x@127.0.0.1:1/y", "database driver that is not installed"),
+    ("sqlite:///{tmp}", "Check that the file is a cibot SQLite database"),
+    ("sqlite:///{tmp}/not-a-database.db", "file is not a database"),
+])
+def test_a_database_url_that_cannot_work_is_explained(tmp_path: Path, url: str, message: str) -> None:
+    from storage.db import DatabaseError, make_engine
+
+    (tmp_path / "not-a-database.db").write_text("hello\n" * 200)
+    with pytest.raises(DatabaseError, match=message) as caught:
+        make_engine(url.format(tmp=tmp_path))
+    assert "DATABASE_URL" in str(caught.value)
+
+
+def test_a_folder_given_as_a_file_is_named_as_one(db: str, tmp_path: Path) -> None:
+    out = cibot("load", str(tmp_path), db=db)
+    assert out.returncode == 2
+    assert f"{tmp_path} is a folder, not a file" in out.stderr
+
+
 def test_glossary_export_then_import_round_trips(db: str, tmp_path: Path) -> None:
     cibot("load", str(EXAMPLE), db=db)
     exported = tmp_path / "terms.csv"

@@ -35,6 +35,13 @@ def test_help_lists_commands(chat: Chat, engine) -> None:
     assert "/ci help" in text_of(reply)
 
 
+def test_a_bare_ci_shows_the_help(chat: Chat, engine) -> None:
+    seed(engine)
+    reply = chat.say("/ci")
+    assert reply.title == "cibot commands"
+    assert "/ci glossary" in text_of(reply)
+
+
 def test_unknown_command_suggests_the_closest(chat: Chat, engine) -> None:
     seed(engine)
     reply = chat.say("/ci hlep")

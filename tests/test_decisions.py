@@ -84,13 +84,19 @@ def test_block_button_only_under_consent_and_consensus(chat: Chat, cast: Seeded)
 def test_propose_without_arguments_opens_a_form_that_opens_the_vote(chat: Chat, cast: Seeded) -> None:
     reply = chat.as_("james").say("/ci propose")
     assert isinstance(reply.form, Form)
-    assert [f.name for f in reply.form.fields] == ["title", "body", "rationale", "evidence", "closes", "rule"]
+    assert [f.name for f in reply.form.fields] == ["title", "body", "rationale", "evidence", "closes", "rule",
+                                                   "quorum"]
     bad = chat.as_("james").submit(reply.form, {"title": "", "closes": "yesterday-ish", "rule": "majority"})
     assert isinstance(bad, FormErrors) and set(bad.errors) == {"title", "closes"}
+    too_many = chat.as_("james").submit(reply.form, {"title": "Fund it", "closes": "2d", "rule": "majority",
+                                                     "quorum": "5"})
+    assert isinstance(too_many, FormErrors) and "more than the 2 eligible voters" in too_many.errors["quorum"]
     done = chat.as_("james").submit(reply.form, {
         "title": "Fund a family navigator", "body": "Hire one navigator.", "rationale": "Families get lost.",
-        "evidence": "https://example.org/report\nSurvey of 40 families", "closes": "2d", "rule": "consensus"})
+        "evidence": "https://example.org/report\nSurvey of 40 families", "closes": "2d", "rule": "consensus",
+        "quorum": "2"})
     assert isinstance(done, Reply) and "Fund a family navigator" in done.title
+    assert "Quorum: 2" in text_of(done)
     assert "https://example.org/report" in text_of(done) and "Survey of 40 families" in text_of(done)
     assert decision_count(chat.core.engine) == 1
 
@@ -223,6 +229,8 @@ def test_block_is_refused_under_majority_and_votes_after_close_or_withdrawal(
     assert "was withdrawn" in text_of(vote(chat, "aisha", other, "agree"))
     with Session(chat.core.engine) as s:
         assert s.exec(select(DecisionVote)).all() == []
+        withdrawn = s.exec(select(AuditEvent).where(AuditEvent.kind == "decision.withdrawn")).one()
+    assert withdrawn.subject == f"decision:{other.id}" and f"Superseded by #{decision.id}" in withdrawn.data
 
 
 def test_required_reason_opens_a_form_and_reasons_are_escaped(engine: Engine, cast: Seeded) -> None:
@@ -235,7 +243,10 @@ def test_required_reason_opens_a_form_and_reasons_are_escaped(engine: Engine, ca
     empty = slack.as_("UAISHA").submit(click.form, {"reason": " "})
     assert isinstance(empty, FormErrors)
     done = slack.as_("UAISHA").submit(click.form, {"reason": "<!channel> see <http://evil.example|this>"})
-    assert "Recorded: agree" in text_of(done)
+    assert "Recorded: agree" in text_of(done) and done.ephemeral
+    assert "mentions in it notify nobody" in text_of(done)
+    plain = slack.as_("UJAMES").say(f"/ci vote {decision_id} agree Fine by me")
+    assert "Recorded: agree" in text_of(plain) and "notify nobody" not in text_of(plain)
     shown = text_of(slack.say(f"/ci decision {decision_id}"))
     assert "&lt;!channel&gt;" in shown and "<!channel>" not in shown and "<http://evil" not in shown
 
@@ -282,6 +293,35 @@ def test_anonymous_ballots_are_counted_but_never_linked_to_voters(chat: Chat, ca
     assert "Aisha" not in exported and "James" not in exported
 
 
+def test_a_secret_ballot_leaves_no_trace_of_who_voted_what(chat: Chat, cast: Seeded) -> None:
+    decision = open_vote(chat, "--anonymous yes --quorum 2")
+    chat.as_("aisha").say(f"/ci proxy {decision.id} @tom")
+    assert "Also recorded for Aisha Bello (by proxy)" in text_of(chat.as_("tom").say(f"/ci vote {decision.id} agree"))
+    chat.as_("james").say(f"/ci vote {decision.id} disagree sekrit-reason")
+    with session_scope(chat.core.engine) as s:
+        close_vote(s, decision.closes_at, decision.id)  # type: ignore[arg-type]
+    chat.say(f"/ci outcome {decision.id} Tied; back to the working group")
+    voters = ("Aisha", "James", "Tom", "sekrit")
+    surfaces = [text_of(chat.as_(who).say(f"/ci decision {decision.id}")) for who in ("maria", "olga", "james")]
+    surfaces.append(text_of(chat.say("/ci decisions")))
+    surfaces += [row.payload for row in posts_of(chat.core.engine, f"decision:{decision.id}")]
+    with Session(chat.core.engine) as s:
+        surfaces.append(export_decisions(s, cast.initiative_id))
+        events = s.exec(select(AuditEvent).where(AuditEvent.subject == f"decision:{decision.id}")).all()
+        closed = s.get(Decision, decision.id)
+        assert s.exec(select(DecisionVote)).all() == []
+    assert "1 agree · 0 abstain · 1 disagree" in surfaces[0] and "(1 by proxy)" in surfaces[0]
+    for shown in surfaces:
+        assert not any(name in shown for name in voters), shown
+    ballots = [json.loads(e.data) for e in events if e.kind == "decision.ballot"]
+    assert [set(b) for b in ballots] == [{"decision", "for_member", "by_proxy"}] * 2  # who took part, never how
+    for event in events:
+        assert "sekrit" not in event.data
+        if event.kind != "decision.closed":  # the final counts are the only place choices appear
+            assert not any(c in event.data for c in ("agree", "disagree", "abstain")), event.data
+    assert json.loads(closed.tally)["counts"] == {"agree": "1", "abstain": "0", "disagree": "1", "block": "0"}  # type: ignore[union-attr]
+
+
 # -- closing, reminders, outcomes ------------------------------------------------------------
 
 
@@ -294,6 +334,15 @@ def test_reminder_goes_to_eligible_non_voters_only_once(chat: Chat, cast: Seeded
     reminders = posts_of(chat.core.engine, f"decision:{decision.id}:remind")
     assert {r.user_id for r in reminders} == {"UJAMES", "100000000000000002"}
     assert "You have not voted yet" in json.loads(reminders[0].payload)["sections"][0]
+
+
+def test_reminder_offers_block_only_under_consent_and_consensus(chat: Chat, cast: Seeded) -> None:
+    for rule, offered in (("majority", "agree|abstain|disagree"), ("consent", "agree|abstain|disagree|block")):
+        decision = open_vote(chat, f"--rule {rule}")
+        with session_scope(chat.core.engine) as s:
+            remind_voters(s, decision.closes_at - timedelta(hours=24), decision.id)  # type: ignore[arg-type]
+        reminder = json.loads(posts_of(chat.core.engine, f"decision:{decision.id}:remind")[0].payload)
+        assert f"/ci vote {decision.id} {offered}`" in reminder["sections"][0], reminder["sections"][0]
 
 
 def test_closing_job_posts_tally_quorum_and_result(chat: Chat, cast: Seeded) -> None:
@@ -352,6 +401,15 @@ def test_review_reminder_is_sent_once(chat: Chat, cast: Seeded, clock: ManualClo
         with session_scope(chat.core.engine) as s:
             review_due(s, clock.now() + timedelta(days=120), decision.id)  # type: ignore[arg-type]
     assert len(posts_of(chat.core.engine, f"decision:{decision.id}:review")) == 2  # slack + discord, once
+
+
+def test_review_date_in_months_as_the_hint_suggests(chat: Chat, cast: Seeded, clock: ManualClock) -> None:
+    decision = open_vote(chat)
+    hint = text_of(chat.say(f"/ci decision review {decision.id} 2020-01-01"))
+    assert "in the past" in hint and "6mo (six months)" in hint
+    assert "review on Tue 2 Jun 2026" in text_of(chat.say(f"/ci decision review {decision.id} 3mo"))
+    with Session(chat.core.engine) as s:
+        assert s.get(Decision, decision.id).review_at == clock.now().replace(month=6)  # type: ignore[union-attr]
 
 
 def test_outcome_by_proposer_or_backbone_after_close(chat: Chat, cast: Seeded, clock: ManualClock) -> None:

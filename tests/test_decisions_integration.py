@@ -81,6 +81,10 @@ async def test_channel_post_is_edited_once_per_burst_of_clicks(chat: Chat, engin
     closed = senders["slack"].edits[-1][2]
     assert closed.buttons == [], text_of(closed)
     assert "Status: failed" in text_of(closed), text_of(closed)
+    chat.say(f"/ci outcome {decision.id} Tied; the working group brings a revised measure in May")
+    assert await refresh_posts(engine, senders) == 2
+    assert "Outcome: Tied; the working group brings a revised measure in May" in text_of(
+        senders["slack"].edits[-1][2])
 
 
 def _weekly_steering(chat: Chat) -> None:

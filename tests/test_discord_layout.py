@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from bot.adapters.discord.client import build_discord_client
 from bot.adapters.discord.layout import CATCH_ALL, slash_layout
@@ -67,6 +68,23 @@ def test_more_first_words_than_discord_allows_are_reached_through_run() -> None:
     run = specs[0]
     assert (run.name, run.options[0].complete) == (CATCH_ALL, "command")
     assert run.core_text({"command": "wordz something"}) == "wordz something"
+
+
+def test_discord_requires_only_the_first_word_so_commands_can_open_their_forms() -> None:
+    specs = {s.name: s for s in slash_layout(registry_with(
+        submit="/ci submit INDICATOR VALUE [--period P]", propose='/ci propose "TITLE" --closes 3d [--rule R]',
+        add="/ci add KEY NAME --unit count|percent"))}
+    required = {name: [o.name for o in spec.options if o.required] for name, spec in specs.items()}
+    assert required == {"submit": ["indicator"], "propose": [], "add": ["key", "unit"]}
+    assert [o.name for o in specs["submit"].options] == ["indicator", "value", "period"]
+
+
+def test_staff_only_words_are_the_first_to_go_through_run() -> None:
+    registry = registry_with(**{f"word{i:02d}": f"/ci word{i:02d}" for i in range(26)})
+    for staff in ("word03", "word07"):
+        registry.commands[(staff,)] = replace(registry.commands[(staff,)], access=Access.BACKBONE)
+    names = {s.name for s in slash_layout(registry)}
+    assert {"word24", "word25", CATCH_ALL} <= names and not {"word03", "word07"} & names
 
 
 async def test_typed_options_reach_the_core_as_command_text(core: Core, engine) -> None:

@@ -1,24 +1,41 @@
-"""The shared glossary story, played through the real discord.py client with a fake Discord."""
+"""The shared stories, played through the real discord.py client with a fake Discord."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bot.adapters.discord.client import build_discord_client
-from bot.adapters.discord.layout import slash_layout
+from bot.adapters.discord.layout import SlashSpec, quote, slash_layout
+from bot.adapters.discord.sender import DiscordSender
 from bot.adapters.discord.settings import DiscordSettings
+from bot.app import build_core
+from bot.core.args import parse_args
 from bot.core.core import Core
+from bot.core.registry import Command
 from bot.core.router import match
+from bot.dispatcher import UNLIMITED, Dispatcher
 from tests.factories import CAST
 from tests.fake_discord_http import (
     APPLICATION_ID,
     CALLBACK_MODAL,
+    STEERING,
     DiscordHarness,
     Sent,
     shown_message,
     visible_text,
 )
-from tests.scenarios import Seen, play, prepare
+from tests.scenarios import DECISION_STORY, Seen, play, prepare
+
+
+def options_for(spec: SlashSpec, command: Command, rest: str) -> dict[str, str]:
+    """The Discord options a person fills in to say `/ci COMMAND REST`: flags by name, words in order."""
+    args = parse_args(rest, command.options)
+    words = [quote(w) for w in args.words]
+    positional = sorted((o for o in spec.options if not o.flag), key=lambda o: o.position)
+    options = {o.name: w for o, w in zip(positional, words[:len(positional) - 1], strict=False)}
+    if positional and words[len(positional) - 1:]:
+        options[positional[-1].name] = " ".join(words[len(positional) - 1:])
+    return options | args.options
 
 
 class DiscordDriver:
@@ -26,18 +43,18 @@ class DiscordDriver:
 
     def __init__(self, harness: DiscordHarness, core: Core) -> None:
         self.bot = harness
+        self.core = core
         self.specs = {spec.path: spec for spec in slash_layout(core.registry)}
         self.registry = core.registry
         self.last_message: dict[str, dict[str, Any]] = {}
         self.open_form: dict[str, Sent] = {}
 
     async def say(self, user: str, text: str) -> Seen:
-        """Run the Discord subcommand for `/ci TEXT`, putting the words after the command in its option."""
+        """Run the Discord subcommand for `/ci TEXT`, filling in its options from the words after it."""
         command, rest = match(self.registry, text)
         spec = self.specs[command.path]
-        options = {spec.options[0].name: rest} if rest else {}
         path = [spec.group, spec.name] if spec.group else [spec.name]
-        return self._seen(user, await self.bot.slash(CAST[user][4], path, options))
+        return self._seen(user, await self.bot.slash(CAST[user][4], path, options_for(spec, command, rest)))
 
     async def click(self, user: str, label: str) -> Seen:
         """Click the button labelled `label` on the last message `user` saw."""
@@ -45,6 +62,19 @@ class DiscordDriver:
         custom_id = next(c["custom_id"] for row in message["components"] for c in row["components"]
                          if c.get("label") == label)
         return self._seen(user, await self.bot.click(CAST[user][4], message, custom_id))
+
+    async def click_posted(self, user: str, label: str) -> Seen:
+        """Deliver the outbox with the Discord sender, restart the client, and click on the channel post."""
+        core = self.core
+        await Dispatcher(core.engine, {"discord": DiscordSender(self.bot.client)}, core.clock,
+                         paces={"discord": UNLIMITED}).drain()
+        posted = next(s for s in reversed(self.bot.fake.sent)
+                      if s.path == f"/channels/{STEERING}/messages" and s.buttons)
+        self.last_message[user] = posted.response
+        self.core = build_core(core.engine, core.clock)
+        client = build_discord_client(self.core, DiscordSettings("token", APPLICATION_ID))
+        self.bot = await DiscordHarness(client, self.bot.fake).start()
+        return await self.click(user, label)
 
     async def submit(self, user: str, values: dict[str, str]) -> Seen:
         """Submit the open modal; after errors, first reopen it with the "Fix the form" button."""
@@ -72,3 +102,9 @@ async def test_glossary_story_plays_in_discord(core: Core, engine) -> None:
     prepare(engine)
     harness = await DiscordHarness(build_discord_client(core, DiscordSettings("token", APPLICATION_ID))).start()
     await play(DiscordDriver(harness, core))
+
+
+async def test_decision_story_plays_in_discord(core: Core, engine) -> None:
+    prepare(engine)
+    harness = await DiscordHarness(build_discord_client(core, DiscordSettings("token", APPLICATION_ID))).start()
+    await play(DiscordDriver(harness, core), DECISION_STORY)

@@ -76,6 +76,14 @@ def test_a_miss_suggests_close_terms_and_offers_members_a_proposal(chat: Chat, e
     assert stranger.buttons == []
 
 
+def test_a_misspelt_glossary_command_is_pointed_out(chat: Chat, seeded) -> None:
+    typo = chat.say("/ci glossary aprove data walk")
+    assert "Or did you mean the command /ci glossary approve?" in text_of(typo)
+    assert "Or did you mean the command /ci glossary add?" in text_of(chat.say("/ci glossary adn KPI = x"))
+    for term in ("/ci glossary theory of chnge", "/ci glossary listen to families", "/ci glossary lst"):
+        assert "did you mean the command" not in text_of(chat.say(term))
+
+
 def test_misses_are_counted_for_the_backbone(chat: Chat, engine, seeded) -> None:
     chat.as_("lena").say("/ci glossary KPI")
     chat.as_("tom").say("/ci glossary kpi")
@@ -186,6 +194,23 @@ def test_bad_input_is_explained_and_writes_nothing(chat: Chat, engine, seeded, t
     assert count(engine, GlossaryTerm) == 0
     assert count(engine, GlossaryRevision) == 0
     assert count(engine, AuditEvent) == 0
+
+
+def test_an_over_long_lookup_says_the_limit_and_counts_no_miss(chat: Chat, engine, seeded) -> None:
+    for typed in ("/ci glossary " + "x" * 101, "/ci glossary history " + "x" * 101):
+        reply = chat.say(typed)
+        assert "That term is 101 characters long; glossary terms have at most 100." in text_of(reply)
+        assert reply.ephemeral
+    assert "Nobody has looked up a missing term yet." in text_of(chat.say("/ci glossary misses"))
+
+
+def test_adding_under_another_name_points_at_the_terms_own_name(chat: Chat, engine, seeded) -> None:
+    load(engine, seeded.initiative_id, TermEntry("Backbone organization", "Support staff.", acronyms=["BBO"]))
+    refused = chat.say("/ci glossary add BBO (health) = The clinic network's coordinator.")
+    assert "“BBO” is another name for “Backbone organization”" in text_of(refused)
+    assert '/ci glossary add "Backbone organization" (CONTEXT) = DEFINITION' in text_of(refused)
+    added = chat.say('/ci glossary add "Backbone organization" (health) = The clinic network\'s coordinator.')
+    assert added.sections[-1] == "health: The clinic network's coordinator."
 
 
 def test_list_shows_all_terms_or_those_starting_with_a_letter(chat: Chat, engine, seeded) -> None:

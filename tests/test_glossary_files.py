@@ -123,6 +123,22 @@ def test_yaml_errors_name_the_line_and_field(engine, tmp_path) -> None:
     assert terms_in(engine, seeded.initiative_id) == 0
 
 
+def test_a_yaml_key_written_twice_is_refused_with_both_lines(engine, tmp_path) -> None:
+    seeded = seed(engine)
+    message = refusal(engine, seeded.initiative_id, file_of(
+        tmp_path, "glossary.yaml",
+        "glossary:\n"
+        "  - term: Backbone\n"
+        "    term: Bulletin board\n"
+        "    definition: Support staff.\n"
+        "glossary:\n"
+        "  - term: Equity\n"
+        "    definition: Fairness.\n"))
+    assert "line 3: term: written twice (lines 2 and 3); keep one" in message
+    assert "line 5: glossary: written twice (lines 1 and 5); keep one" in message
+    assert terms_in(engine, seeded.initiative_id) == 0
+
+
 def test_a_plain_yaml_list_imports(engine, tmp_path) -> None:
     seeded = seed(engine)
     path = file_of(tmp_path, "glossary.yml", "- term: Backbone\n  definition: Support staff.\n  acronyms: [BBO]\n"

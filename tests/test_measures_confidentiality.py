@@ -129,3 +129,38 @@ def test_names_are_escaped_for_the_platform(engine: Engine, core) -> None:  # ty
         s.add(reporter)
     slack = Chat(core, platform="slack", user_id="UMARIA", channel_id="CBACK", team_id="T1")
     assert "<!channel>" not in text_of(slack.say("/ci status"))
+
+
+def test_progress_showing_more_than_members_see_is_answered_to_the_caller_alone(
+    world: tuple[Chat, Seeded],
+) -> None:
+    chat, _ = world
+
+    def slack(user: str, channel: str) -> Chat:
+        return Chat(chat.core, platform="slack", user_id=user, channel_id=channel, team_id="T1")
+
+    steering = slack("UMARIA", "CSTEER")
+    for command in ("/ci progress", "/ci progress readiness"):  # backbone indicator, partner values
+        reply = steering.say(command)
+        assert reply.ephemeral and leaks(text_of(reply)) != [], command
+    assert not slack("UMARIA", "CBACK").say("/ci progress readiness").ephemeral  # the backbone's own channel
+    assert slack("UTOM", "CDATA").say("/ci progress readiness").ephemeral  # shows Tom's own value
+    for user, command in (("UOLGA", "/ci progress"), ("UOLGA", "/ci progress readiness"),
+                          ("UTOM", "/ci progress enrolled")):
+        reply = slack(user, "CSTEER").say(command)
+        assert not reply.ephemeral and leaks(text_of(reply)) == [], (user, command)
+
+
+def test_breakdowns_do_not_reveal_the_one_partner_who_gave_none(engine: Engine, chat: Chat) -> None:
+    three = [("aisha", ""), ("tom", ""), ("lena", "")]
+    add_indicators(engine, seed(engine), enrolled={"visibility": "aggregate", "reporters": three})
+    for who, total in (("aisha", "100"), ("tom", "200")):
+        form = chat.as_(who).say("/ci submit enrolled").form
+        assert form is not None
+        half = str(int(total) // 2)
+        chat.as_(who).submit(form, {"value": total, "c.0.0": half, "c.0.1": half, "c.0.2": "0", "note": ""})
+    chat.as_("lena").say("/ci submit enrolled 37")  # 337 - (150 + 150 + 0) would be Lena's 37
+    olga = text_of(chat.as_("olga").say("/ci progress enrolled"))
+    assert "337" in olga and "By Zip code" not in olga and "Largest gap" not in olga
+    lena = text_of(chat.as_("lena").say("/ci progress enrolled"))  # she knows her own 37
+    assert "By Zip code" in lena and "60601: 150" in lena

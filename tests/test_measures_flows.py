@@ -128,6 +128,11 @@ def test_status_lists_submitted_outstanding_and_late_and_home_lists_what_is_due(
     home = ready.core.home_sync(ready.as_("tom").origin)
     mine = next(r for r in home.replies if r.title == "Data to submit")
     assert [b.label for b in mine.buttons] == ["Submit enrolled 2025-Q4", "Submit readiness 2025-Q4"]
+    ready.as_("tom").say("/ci submit readiness 61 --period 2025-Q3")  # Q3 now unfinished: 1 of 3 sent it
+    again = ready.as_("maria").say("/ci status")
+    assert "Kindergarten readiness 2025-Q3 due Fri Oct 10: 1 of 3 in." in text_of(again)
+    assert "Re-send readiness 2025-Q3 (2)" in [b.label for b in again.buttons]
+    assert "enrolled 2025-Q3" not in text_of(again)  # nobody has sent it: collection never started
 
 
 def test_a_delegate_submits_for_a_colleague_who_is_away(ready: Chat, engine: Engine) -> None:

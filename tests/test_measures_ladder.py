@@ -87,6 +87,7 @@ async def test_a_quarter_of_prompts_follow_ups_nudges_and_flags(
     add_indicators(engine, seeded)
     away(engine, seeded, "lena", datetime(2026, 4, 20, tzinfo=UTC), delegate="olga")
     away(engine, seeded, "james", datetime(2026, 5, 1, tzinfo=UTC), delegate=None)
+    chat.as_("tom").say("/ci submit readiness 61.25")  # 2025-Q4, which the 2026-Q1 prompt recalls
     outbox = Outbox(engine)
     await scheduler.start()
     assert scheduler.run_due(APR_1 - timedelta(minutes=1)) == 0
@@ -102,6 +103,7 @@ async def test_a_quarter_of_prompts_follow_ups_nudges_and_flags(
     assert "Lena Fischer is out of office, so I'm asking you as their delegate" in olga
     assert "*Kindergarten readiness* for 2026-Q1 is due Fri Apr 10 from Parents Together" in olga
     assert "Race/ethnicity" in olga and "--for lena" in olga
+    assert any("Last period (2025-Q4) you reported 61.2%" in t for t in prompts["UTOM"])
     assert {r.user_id for r in rows if r.platform == "discord"} == {
         "100000000000000004", "100000000000000003", "100000000000000006"}
 

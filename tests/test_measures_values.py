@@ -14,7 +14,7 @@ from bot.measures.entries import Dimension, Refused, check_entry, parse_breakdow
 from bot.measures.forms import field_errors, read_form, submission_form
 from bot.measures.periods import BadPeriod, Calendar, ladder
 from bot.measures.units import RULES, BadValue, format_value, is_valid, parse_value
-from storage.measures import Indicator, PeriodKind, Unit
+from storage.measures import Indicator, PeriodKind, Submission, Unit
 
 RACE = Dimension("race", "Race/ethnicity", ("Black", "Hispanic/Latino", "White", "Other"))
 ZIP = Dimension("zip", "Zip code", ("60601", "60602"))
@@ -155,3 +155,15 @@ def test_forms_fit_discord_by_taking_one_field_per_dimension() -> None:
         check_entry(Unit.COUNT, [RACE, ZIP], typed.total, typed.cells)
     assert field_errors([RACE, ZIP], refused.value, values) == {
         "d.1": "Zip code adds up to 90, 10 less than the total 100; the categories must add up to the total."}
+
+
+def test_the_most_dimensions_allowed_still_fit_a_discord_modal_new_or_corrected() -> None:
+    age = Dimension("age", "Age band", ("0-2", "3-4", "5"))
+    dims = [RACE, ZIP, age]
+    period = Calendar(PeriodKind.QUARTERLY).parse("2026-Q1")
+    current = Submission(indicator_id=7, reporter_id=3, period=period.label, period_start=period.start, value=9,
+                         cells={"age": {"0-2": 2, "3-4": 3, "5": 4}})
+    for existing in (None, current):
+        form = submission_form(_indicator(dims), dims, period, 3, "discord", existing)
+        assert len(form.fields) == 5 and [f.name for f in form.fields][1:4] == ["d.0", "d.1", "d.2"]
+    assert form.fields[3].initial == "0-2: 2; 3-4: 3; 5: 4" and form.fields[-1].name == "reason"

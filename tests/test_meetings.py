@@ -20,7 +20,7 @@ from bot.initiative_file.parse import parse_initiative
 from bot.initiative_file.problems import InitiativeFileError
 from bot.initiative_file.sync import load_initiative
 from storage.db import session_scope
-from storage.meetings import Cadence
+from storage.meetings import Attendance, Cadence
 from storage.models import Member
 from tests.chat import Chat, text_of
 from tests.factories import seed
@@ -63,7 +63,9 @@ def test_bad_series_get_a_clear_reply_and_nothing_is_saved(chat: Chat, engine: E
     cases = {
         '/ci meeting add steering "Budget" yearly on feb 31 at 10:00': "February never has a day 31",
         '/ci meeting add steering "Retro" weekly on mon at 10:00 from 2026-01-05': "is in the past",
-        '/ci meeting add steering "Daily" daily at 9:00 --reminders 36h': "longer than the 23 h between two meetings",
+        '/ci meeting add steering "Daily" daily at 9:00 --reminders 36h': "longer than the 24 h between two meetings",
+        '/ci meeting add steering "Weekly" weekly on mon at 9:00 --reminders 8d': "8 days is longer than the 7 days",
+        '/ci meeting add steering "Daily" daily at 9:00 --reminders 24h': "24 h is as long as the 24 h between",
         '/ci meeting add nowhere "X" weekly on mon at 10:00': "There is no group “nowhere”",
         '/ci meeting add steering "X" weekly on mon at 10:00 --reminders soon': "“soon” is not a length of time",
     }
@@ -278,3 +280,45 @@ async def test_a_meeting_moved_while_running_is_reminded_at_its_new_time(chat: C
         ("Thu 05 14:00", "meeting.reminder.1440m:cadence-1:20260306T2000Z"),
         ("Fri 06 13:00", "meeting.reminder.60m:cadence-1:20260306T2000Z"),
     ]
+
+
+def test_two_meetings_on_one_day_are_told_apart_by_their_time(chat: Chat, engine: Engine) -> None:
+    seed(engine)
+    add_series(chat, "steering", "Steering", "monthly on 2nd thu at 10:00")
+    add_series(chat, "steering", "Planning", "weekly on thu at 14:00")
+    maria = chat.as_("maria")
+    both = text_of(maria.say("/ci meeting skip mar 12 --group steering"))
+    assert "There are 2 meetings on Thu 12 Mar 2026 (10:00 Steering, 14:00 Planning)" in both
+    assert "Skipped the Steering committee meeting “Planning” of Thu 12 Mar 2026 14:00" in text_of(
+        maria.say("/ci meeting skip mar 12 14:00 --group steering"))
+    moved = text_of(maria.say("/ci meeting move 2026-03-12 10:00 to 2026-03-13 9:00 --group steering"))
+    assert "Moved the Steering committee meeting “Steering” from Thu 12 Mar 2026 10:00 to Fri 13 Mar 2026 09:00" in moved
+    olga = chat.as_("olga")
+    assert "“Planning” on Thu 19 Mar 2026 14:00 (America/Chicago): at the dentist" in text_of(
+        olga.say("/ci regrets mar 19 14:00 at the dentist"))
+    assert "February has no day 30" in text_of(olga.say("/ci regrets feb 30 away"))
+    assert "not a date I can read" in text_of(olga.say("/ci regrets 2026-13-01"))
+    assert "Noted your regrets" in text_of(olga.say("/ci regrets may be late, sorry"))  # "may" here is no date
+    with Session(engine) as session:
+        reasons = sorted(a.reason for a in session.exec(select(Attendance)).all())
+    assert reasons == ["at the dentist", "may be late, sorry"]  # the refused ones left nothing
+
+
+def test_default_reminders_that_do_not_fit_a_daily_rhythm_are_dropped(chat: Chat, engine: Engine) -> None:
+    seed(engine)
+    shown = text_of(add_series(chat, "steering", "Stand-up", "daily at 9:00"))
+    assert "Reminders 1 h before · agenda posted 12 h before" in shown
+    shown = text_of(add_series(chat, "steering", "Weekly", "weekly on mon at 9:00 --agenda-lead 2d"))
+    assert "Reminders 24 h, 1 h before · agenda posted 2 days before" in shown
+
+
+def test_moving_a_meeting_back_and_forth_tells_members_each_time(chat: Chat, engine: Engine, clock: ManualClock) -> None:
+    seed(engine)
+    add_series(chat, "steering", "Steering", "monthly on 2nd tue at 10:00")
+    maria = chat.as_("maria")
+    for command in ("mar 10 to mar 11 10:00", "mar 11 to mar 10 10:00", "mar 10 to mar 11 10:00"):
+        assert "Moved" in text_of(maria.say(f"/ci meeting move {command} --group steering"))
+        clock.set(clock.now() + timedelta(minutes=5))
+    notices = [outbox_text(m) for m in outbox(engine, "meeting.moved")]
+    assert [n.split("moves to ")[1][:25] for n in notices] == [
+        "*Wed 11 Mar 2026 10:00 (A", "*Tue 10 Mar 2026 10:00 (A", "*Wed 11 Mar 2026 10:00 (A"]

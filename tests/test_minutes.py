@@ -98,6 +98,8 @@ def test_actions_name_people_by_mention_and_refuse_bad_input(chat: Chat, engine:
     assert "There is no member “zed”" in text_of(james.say("/ci action @zed Anything"))
     assert "is in the past" in text_of(james.say("/ci action tom Anything due 2026-03-01"))
     assert "Say when it is due" in text_of(james.say("/ci action tom Anything due"))
+    assert "February has no day 30" in text_of(james.say("/ci action tom Anything due feb 30"))
+    assert "Review the due diligence report." in text_of(james.say("/ci action tom Review the due diligence report"))
     assert "Please name who does it and what" in text_of(james.say("/ci action tom"))
 
 
@@ -112,3 +114,24 @@ def test_the_home_page_shows_next_meetings_and_open_actions(chat: Chat, engine: 
     assert "Share the attendance file · Steering committee · due Wed 11 Mar 2026 (overdue)" in text_of(actions)
     assert [b.label for b in actions.buttons] == ["Done #1"]
     assert "Your open action items" not in [r.title for r in chat.core.home_sync(chat.as_("lena").origin).replies]
+
+
+def test_owners_are_told_of_their_actions_by_direct_message(chat: Chat, engine: Engine, clock: ManualClock) -> None:
+    _in_meeting(chat, engine, clock)
+    james = chat.as_("james")
+    james.say("/ci action tom Share the attendance file due mar 20")
+    james.say("/ci action aisha Draft the memo")
+    james.say("/ci undo")  # taken back before the end: Aisha hears nothing of it
+    james.say("/ci action james Book the room")  # his own: no message to himself
+    assert outbox(engine, "meeting.actions") == []  # nothing until the meeting ends
+    james.say("/ci meeting end")
+    told = outbox(engine, "meeting.actions")
+    assert [(m.user_id, m.channel_id) for m in told] == [("UTOM", "")]
+    assert "At the Steering committee meeting “Steering”, you were given:\n#1 Share the attendance file " \
+           "(due Fri 20 Mar 2026) · from James Carter" in outbox_text(told[0])
+    assert len(outbox(engine, "meeting.actions", platform="discord")) == 1
+    chat.as_("maria").say("/ci action olga Send the funder report --group steering")  # outside a meeting: at once
+    told = outbox(engine, "action.assigned")
+    assert len(told) == 1 and "Send the funder report" in outbox_text(told[0]) and told[0].user_id == "UOLGA"
+    draft = text_of(chat.as_("maria").say("/ci agenda --group steering"))
+    assert "Open action items" in draft and "Olga Petrova: Send the funder report" in draft

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -67,7 +67,14 @@ async def test_group_and_member_fan_out_per_platform_rendered_for_each(engine: E
         assert enqueue_to_group(session, seeded.groups["steering"], "reminder:m1", build) == 2
         assert enqueue_to_group(session, seeded.groups["steering"], "reminder:m1", build) == 0
         assert enqueue_to_member(session, seeded.members["aisha"], "nudge:aisha", build) == 2
+        later = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)
+        assert enqueue_to_group(session, seeded.groups["data"], "agenda:m2", build, not_before=later) == 2
+        assert enqueue_to_member(session, seeded.members["tom"], "nudge:tom", build, not_before=later) == 2
     queued = rows(engine)
+    assert {k for k, m in queued.items() if m.next_attempt_at == later} == {
+        "agenda:m2@slack:CDATA", "agenda:m2@discord:900000000000000002",
+        "nudge:tom@slack:UTOM", "nudge:tom@discord:100000000000000004"}
+    queued = {k: m for k, m in queued.items() if m.next_attempt_at is None}
     assert set(queued) == {"reminder:m1@slack:CSTEER", "reminder:m1@discord:900000000000000001",
                            "nudge:aisha@slack:UAISHA", "nudge:aisha@discord:100000000000000003"}
     slack = json.loads(queued["reminder:m1@slack:CSTEER"].payload)["sections"][0]
@@ -243,3 +250,31 @@ async def test_fan_out_keeps_to_the_workspace_rate_without_being_refused(engine:
     assert counts["sent"] == 60 and server.rate_limited == 0
     arrivals = sorted(d.at for d in server.deliveries)
     assert 0.8 <= arrivals[-1] - arrivals[0] <= 1.6  # 60 messages at 60/s, not all at once nor slower
+
+
+async def test_delivered_messages_are_purged_after_the_retention_but_pending_ones_never(
+        engine: Engine, clock: ManualClock) -> None:
+    from sqlalchemy import update
+
+    from bot import outbox
+    from bot.scheduler import Scheduler
+
+    for key in ("old-sent", "old-failed", "old-pending", "old-sending", "new-sent"):
+        put(engine, key, channel(1))
+    states = {"old-sent": OutboxStatus.SENT, "old-failed": OutboxStatus.FAILED, "old-pending": OutboxStatus.PENDING,
+              "old-sending": OutboxStatus.SENDING, "new-sent": OutboxStatus.SENT}
+    with session_scope(engine) as session:
+        for key, status in states.items():
+            age = timedelta(days=1 if key.startswith("new") else 91)
+            session.execute(update(OutboxMessage).where(OutboxMessage.key == key)
+                            .values(status=status, created_at=clock.now() - age))
+    scheduler = Scheduler(engine, clock)
+    outbox.install(scheduler)
+    await scheduler.start()
+    try:
+        assert scheduler.run_due(clock.now()) == 1  # at start, then every 6 hours
+        assert scheduler.next_run("outbox:purge") == clock.now() + timedelta(hours=6)
+    finally:
+        await scheduler.shutdown()
+    assert sorted(rows(engine)) == ["new-sent", "old-pending", "old-sending"]
+    assert put(engine, "new-sent", channel(1)) is False  # a recent key still dedupes

@@ -37,3 +37,11 @@ def test_every_cibot_command_is_documented() -> None:
             if not any(pattern.search(line) for line in lines):
                 missing.append(f"cibot {name} {sub}".strip())
     assert missing == []
+
+
+def test_the_quick_start_is_exactly_make_demo_and_make_test() -> None:
+    section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert block is not None
+    commands = [line.split("#")[0].strip() for line in block.group(1).splitlines() if line.strip()]
+    assert commands == ["make demo", "make test"]

@@ -335,3 +335,19 @@ async def test_home_button_answers_by_direct_message(slack: SlackSide) -> None:
     posted = await slack.api.wait_for("chat.postMessage")
     assert posted.params["channel"] == "UTOM"
     assert texts(posted.blocks) == "again: from home"
+
+
+async def test_slack_markup_in_typed_text_becomes_plain(slack: SlackSide) -> None:
+    """With should_escape on, Slack wraps links, channels and picked members; the core gets plain text."""
+    before = len(slack.api.of("response_url"))
+    markup = "echo see <https://example.org/q3|example.org/q3> in <#C0ABC|data> ask <@UJAMES|james>"
+    assert await slack.command("UAISHA", markup) == (200, "")
+    call = await slack.api.wait_for("response_url", before + 1)
+    assert call.blocks[1]["text"]["text"] == (
+        "You said: see https://example.org/q3 in #data ask &lt;@UJAMES|james&gt;")
+
+
+def test_typed_text_keeps_member_mentions_for_the_core() -> None:
+    from bot.adapters.slack.app import typed_text
+
+    assert typed_text("action <@UTOM|tom> send &lt;file&gt; &amp; notes") == "action <@UTOM|tom> send <file> & notes"

@@ -1,21 +1,24 @@
-"""The shared glossary story played on Slack, and hostile glossary text as Slack would show it."""
+"""The shared stories played on Slack, and hostile glossary text as Slack would show it."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 
+from bot.adapters.slack import SlackSender, SlackSettings
 from bot.app import build_core
 from bot.core.clock import ManualClock
+from bot.dispatcher import UNLIMITED, Dispatcher
 from bot.glossary_book import TermEntry, upsert_terms
 from storage.db import session_scope
 from tests.factories import Seeded
-from tests.fake_slack_api import Call, FakeSlackApi, SlackSide, cibot_on_slack
-from tests.scenarios import HOSTILE, Seen, play, prepare
+from tests.fake_slack_api import SIGNING_SECRET, Call, FakeSlackApi, SlackSide, cibot_on_slack
+from tests.scenarios import DECISION_STORY, HOSTILE, Seen, play, prepare
 from tests.test_slack_app import buttons, mrkdwn, texts
 
 
@@ -33,9 +36,11 @@ def as_read(call: Call) -> Seen:
 class SlackDriver:
     """Plays scenario steps as signed Slack requests in the steering channel."""
 
-    def __init__(self, slack: SlackSide) -> None:
+    def __init__(self, slack: SlackSide, engine: Engine | None = None, clock: ManualClock | None = None,
+                 restarts: AsyncExitStack | None = None) -> None:
         self.slack = slack
         self.api = slack.api
+        self.engine, self.clock, self.restarts = engine, clock, restarts
         self.last: dict[str, Call] = {}
         self.open_view: dict[str, dict[str, Any]] = {}
 
@@ -57,6 +62,18 @@ class SlackDriver:
             return Seen(form_fields=[b["block_id"] for b in view["blocks"]])
         self.last[user] = await self.api.wait_for("response_url", answers + 1)
         return as_read(self.last[user])
+
+    async def click_posted(self, user: str, label: str) -> Seen:
+        """Deliver the outbox with the Slack sender, start a fresh app, and click on the channel post."""
+        assert self.engine is not None and self.restarts is not None
+        client = SlackSettings("xoxb-test", SIGNING_SECRET, api_url=self.api.api_url).web_client()
+        await Dispatcher(self.engine, {"slack": SlackSender(client, interval=0.0)}, self.clock,
+                         paces={"slack": UNLIMITED}).drain()
+        self.last[user] = next(c for c in reversed(self.api.of("chat.postMessage"))
+                               if c.params.get("channel") == "CSTEER" and buttons(c))
+        self.slack = await self.restarts.enter_async_context(cibot_on_slack(build_core(self.engine, self.clock),
+                                                                            self.api))
+        return await self.click(user, label)
 
     async def submit(self, user: str, values: dict[str, str]) -> Seen:
         answers = len(self.api.of("response_url"))
@@ -83,6 +100,11 @@ async def slack(engine: Engine, clock: ManualClock, api: FakeSlackApi, seeded: S
 
 async def test_glossary_story_on_slack(slack: SlackSide) -> None:
     await play(SlackDriver(slack))
+
+
+async def test_decision_story_on_slack(slack: SlackSide, engine: Engine, clock: ManualClock) -> None:
+    async with AsyncExitStack() as restarts:
+        await play(SlackDriver(slack, engine, clock, restarts), DECISION_STORY)
 
 
 async def test_hostile_definitions_are_posted_inert(slack: SlackSide, engine: Engine, seeded: Seeded) -> None:

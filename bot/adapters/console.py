@@ -11,9 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from sqlmodel import col, select
+
 from bot.core.context import Origin
 from bot.core.core import Core
-from bot.core.messages import Button, Form, FormErrors, Reply
+from bot.core.identity import resolve
+from bot.core.messages import Button, Form, FormErrors, FormField, Reply
+from storage.db import session_scope
+from storage.models import Member
 
 PROMPT = "ci> "
 WIDTH = 72
@@ -61,6 +66,7 @@ class ConsoleSession:
     def run(self) -> None:
         """Read and answer lines until end of input or `quit`."""
         self.out.write("cibot console. Type /ci help for commands, a number to press a button, quit to leave.\n")
+        self.out.write(self.speaker() + "\n")
         while (line := self.read(PROMPT)) is not None:
             line = line.strip()
             if not line or line.startswith("#"):
@@ -69,9 +75,26 @@ class ConsoleSession:
                 break
             self.handle(line)
 
+    def speaker(self) -> str:
+        """Who this session speaks as, or, for an unknown key, what a guest can do and the keys there are."""
+        with session_scope(self.core.engine) as session:
+            who = resolve(session, self.origin)
+            if who.member is not None:
+                where = f", {who.member.organization}" if who.member.organization else ""
+                return f"You are {who.member.name}{where}."
+            keys = list(session.exec(select(Member.key).where(Member.active == True)  # noqa: E712
+                                     .order_by(col(Member.key)).limit(13)))
+        shown = ", ".join(keys[:12]) + (", …" if len(keys) > 12 else "")
+        known = f" Members: {shown}." if keys else " Load an initiative first: cibot load FILE."
+        return (f"No member has the key “{self.origin.user_id}”: you can read /ci help and /ci glossary. "
+                f"To act as a member, start with cibot shell --as KEY.{known}")
+
     def handle(self, line: str) -> None:
         """Answer one typed line: a command or the number of a button."""
-        if line.isdigit() and self.buttons:
+        if line.isdigit():
+            if not self.buttons:
+                self.out.write("There are no buttons to press; type a /ci command.\n")
+                return
             index = int(line) - 1
             if not 0 <= index < len(self.buttons):
                 self.out.write(f"Pick a number from 1 to {len(self.buttons)}.\n")
@@ -85,8 +108,7 @@ class ConsoleSession:
     def show(self, reply: Reply | FormErrors) -> None:
         """Print `reply`, save its image, and fill in its form if it has one."""
         if isinstance(reply, FormErrors):
-            for name, message in reply.errors.items():
-                self.out.write(f"{name}: {message}\n")
+            self.show_errors(reply, ())
             return
         self.buttons = list(reply.buttons)
         if reply.title or reply.sections or reply.fields:
@@ -118,9 +140,14 @@ class ConsoleSession:
                     return
             result = self.core.interact_sync(self.origin, form.action, form.value, values)
             if isinstance(result, FormErrors):
-                for name, message in result.errors.items():
-                    self.out.write(f"{name}: {message}\n")
+                self.show_errors(result, form.fields)
                 pending = [f for f in form.fields if f.name in result.errors] or list(form.fields)
                 continue
             self.show(result)
             return
+
+    def show_errors(self, errors: FormErrors, fields: tuple[FormField, ...]) -> None:
+        """Print each field's problem under the label the person was asked for."""
+        labels = {f.name: f.label for f in fields}
+        for name, message in errors.errors.items():
+            self.out.write(f"{labels.get(name, name)}: {message}\n")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.core.args import parse_args
 from bot.core.clock import Clock, SystemClock
@@ -99,7 +100,7 @@ class Core:
                 return []
             return completer(ctx, prefix)[:25]
 
-    def _context(self, session, origin: Origin) -> Context:  # type: ignore[no-untyped-def]
+    def _context(self, session: Session, origin: Origin) -> Context:
         who = resolve(session, origin)
         return Context(
             session=session,
@@ -143,7 +144,7 @@ def _check_access(ctx: Context, access: Access) -> None:
 def error_reply(error: UserError, origin: Origin) -> Reply:
     """A private reply explaining `error` and, when known, how to write the command."""
     markup = dialect(origin.platform)
-    sections = [markup.escape(error.message)]
+    sections: list[str] = [markup.escape(error.message)]
     if error.usage:
         sections.append(markup.escape(error.usage))
     return Reply(sections=sections, ephemeral=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, or_, select
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, or_, select
 
 from bot.core.context import Origin
 from storage.models import ChannelBinding, Group, Initiative, Member, Membership, PlatformIdentity
@@ -37,40 +38,48 @@ def resolve(session: Session, origin: Origin) -> Identity:
         initiative = only[0] if len(only) == 1 else None
     groups: dict[int, tuple[Group, str]] = {}
     if member is not None:
-        rows = session.exec(
-            select(Group, Membership.role)
-            .join(Membership, Membership.group_id == Group.id)  # type: ignore[arg-type]
-            .where(Membership.member_id == member.id, Group.active == True)  # noqa: E712
-        ).all()
+        rows = session.exec(_GROUPS, params={"member_id": member.id}).all()
         groups = {g.id: (g, role) for g, role in rows if g.id is not None}
     return Identity(initiative, member, group, groups)
+
+
+# Every request runs these, so they are built once (with parameters) rather than per call.
+_GROUPS = (
+    select(Group, Membership.role)
+    .join(Membership, col(Membership.group_id) == Group.id)
+    .where(Membership.member_id == bindparam("member_id"), Group.active == True)  # noqa: E712
+)
+_BOUND_GROUP = (
+    select(Group)
+    .join(ChannelBinding, col(ChannelBinding.group_id) == Group.id)
+    .where(
+        ChannelBinding.platform == bindparam("platform"),
+        ChannelBinding.channel_id == bindparam("channel_id"),
+        or_(ChannelBinding.team_id == bindparam("team_id"), ChannelBinding.team_id == ""),
+    )
+    .limit(1)
+)
+_MEMBER = (
+    select(Member)
+    .join(PlatformIdentity, col(PlatformIdentity.member_id) == Member.id)
+    .where(
+        PlatformIdentity.platform == bindparam("platform"),
+        PlatformIdentity.platform_user_id == bindparam("user_id"),
+        Member.active == True,  # noqa: E712
+    )
+    .limit(2)
+)
+_MEMBER_IN = _MEMBER.where(Member.initiative_id == bindparam("initiative_id"))
 
 
 def _bound_group(session: Session, origin: Origin) -> Group | None:
     if not origin.channel_id:
         return None
-    return session.exec(
-        select(Group)
-        .join(ChannelBinding, ChannelBinding.group_id == Group.id)  # type: ignore[arg-type]
-        .where(
-            ChannelBinding.platform == origin.platform,
-            ChannelBinding.channel_id == origin.channel_id,
-            or_(ChannelBinding.team_id == origin.team_id, ChannelBinding.team_id == ""),
-        )
-    ).first()
+    return session.exec(_BOUND_GROUP, params={
+        "platform": origin.platform, "channel_id": origin.channel_id, "team_id": origin.team_id}).first()
 
 
 def _member(session: Session, origin: Origin, initiative_id: int | None) -> Member | None:
-    query = (
-        select(Member)
-        .join(PlatformIdentity, PlatformIdentity.member_id == Member.id)  # type: ignore[arg-type]
-        .where(
-            PlatformIdentity.platform == origin.platform,
-            PlatformIdentity.platform_user_id == origin.user_id,
-            Member.active == True,  # noqa: E712
-        )
-    )
-    if initiative_id is not None:
-        query = query.where(Member.initiative_id == initiative_id)
-    found = session.exec(query.limit(2)).all()
+    params = {"platform": origin.platform, "user_id": origin.user_id, "initiative_id": initiative_id}
+    found = session.exec(_MEMBER if initiative_id is None else _MEMBER_IN, params=params).all()
     return found[0] if len(found) == 1 else None

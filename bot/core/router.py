@@ -13,9 +13,12 @@ def match(registry: Registry, text: str) -> tuple[Command, str]:
     """The command named at the start of `text` and the rest of the text.
 
     The longest registered word sequence wins (``glossary add`` before
-    ``glossary``). Unknown commands raise an error with the closest names.
+    ``glossary``). A bare ``/ci`` shows the help; unknown commands raise an error
+    with the closest names.
     """
     words = text.split()
+    if not words and ("help",) in registry.commands:
+        return registry.commands[("help",)], ""
     for length in range(min(len(words), 3), 0, -1):
         path = tuple(w.lower() for w in words[:length])
         command = registry.commands.get(path)

@@ -131,7 +131,7 @@ def items_of(session: Session, meeting_id: int, *statuses: ItemStatus) -> list[A
     query = select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
     if statuses:
         query = query.where(col(AgendaItem.status).in_(statuses))
-    return list(session.exec(query.order_by(AgendaItem.position, AgendaItem.id)).all())
+    return list(session.exec(query.order_by(col(AgendaItem.position), col(AgendaItem.id))).all())
 
 
 def names_of(session: Session, member_ids: set[int | None]) -> dict[int, str]:
@@ -171,7 +171,8 @@ def _draft_reply(ctx: Context, group: Group) -> Reply:
                         Button(f"Remove #{item.id}", "agenda.remove", str(item.id), ButtonStyle.DANGER)]
         buttons += [Button(f"Up #{item.id}", "agenda.up", str(item.id))
                     for item in buckets[ItemStatus.ACCEPTED][1:MAX_BUTTON_ITEMS + 1]]
-    return Reply(title="Draft agenda", sections=[text], buttons=buttons, ephemeral=True,
+    actions = actions_section(AgendaView(ctx.session, occurrence, group, ctx.markup, ctx.now))
+    return Reply(title="Draft agenda", sections=[text, *([actions] if actions else [])], buttons=buttons, ephemeral=True,
                  context="Propose items with /ci agenda add TEXT.")
 
 
@@ -296,7 +297,7 @@ def actions_section(view: AgendaView) -> str:
     """The group's open action items, oldest first."""
     actions = view.session.exec(select(ActionItem).where(
         ActionItem.group_id == view.group.id, ActionItem.status == ActionStatus.OPEN,
-    ).order_by(ActionItem.id)).all()
+    ).order_by(col(ActionItem.id))).all()
     if not actions:
         return ""
     names = names_of(view.session, {a.owner_id for a in actions})

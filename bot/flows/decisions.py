@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
 from sqlmodel import col, select
 
 from bot import decision_posts as posts
@@ -35,6 +36,7 @@ from bot.measures.visibility import viewer_of
 from bot.recurrence import DATE_USAGE, parse_date, parse_datetime, to_utc
 from bot.tally import Rule
 from storage.decisions import Decision, DecisionStatus
+from storage.ids import id_of
 from storage.meetings import Meeting, MeetingNote, MeetingStatus, NoteKind
 from storage.models import Group, GroupKind, Member, PlatformIdentity
 
@@ -45,10 +47,11 @@ WHEN_USAGE = "Write a closing time like 3d, 48h, 2w, 2026-03-20 or 2026-03-20 17
 PROPOSE_ACTION = "decision.propose"
 REASON_ACTION = "decision.reason"
 AGREED_ACTION = "decision.record_agreed"
-_RELATIVE = re.compile(r"^(\d+)\s*(m|min|h|d|w)$")
-_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_RELATIVE = re.compile(r"^(\d+)\s*(m|min|h|d|w|mo)$")
+_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks", "mo": "months"}
 DEFAULT_LOOKBACK_DAYS = 31  # for a group's first meeting: decisions closed in the month before
 _MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
+_PING_OR_LINK = re.compile(r"<[@!#]|@\w|https?://", re.IGNORECASE)
 
 
 def register(registry: Registry) -> None:
@@ -98,11 +101,11 @@ def register(registry: Registry) -> None:
 
 
 def parse_when(ctx: Context, text: str, default: time = time(17, 0)) -> datetime:
-    """A moment typed as ``3d``/``48h``/``2w``, a date (at `default` local time) or a date and time."""
+    """A moment typed as ``3d``/``48h``/``2w``/``6mo``, a date (at `default` local time) or a date and time."""
     raw = text.strip().lower()
     relative = _RELATIVE.match(raw)
     if relative:
-        return ctx.now + timedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
+        return ctx.now + relativedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
     tz = ctx.timezone.key
     try:
         return parse_datetime(text, tz, ctx.now)[0]
@@ -141,7 +144,7 @@ def find_member(ctx: Context, text: str) -> Member:
     mention = _MENTION.match(raw)
     if mention:
         found = ctx.session.exec(select(Member).join(
-            PlatformIdentity, PlatformIdentity.member_id == Member.id)  # type: ignore[arg-type]
+            PlatformIdentity, col(PlatformIdentity.member_id) == Member.id)
             .where(PlatformIdentity.platform == ctx.origin.platform,
                    PlatformIdentity.platform_user_id == mention.group(1),
                    Member.initiative_id == initiative.id)).first()
@@ -160,13 +163,13 @@ def cited_indicators(ctx: Context, text: str) -> str:
     initiative = ctx.require_initiative()
     keys = [k.strip() for k in text.split(",") if k.strip()]
     viewer = viewer_of(ctx)
-    return ",".join(find_indicator(ctx.session, initiative.id, k, viewer, PROPOSE_USAGE).key  # type: ignore[arg-type]
+    return ",".join(find_indicator(ctx.session, id_of(initiative), k, viewer, PROPOSE_USAGE).key
                     for k in keys)
 
 
 def decision_ref(ctx: Context, args: Args, usage: str) -> Decision:
     """The decision named by the first word."""
-    return decisions.get(ctx.session, ctx.require_initiative().id, args.first("a decision number", usage))  # type: ignore[arg-type]
+    return decisions.get(ctx.session, id_of(ctx.require_initiative()), args.first("a decision number", usage))
 
 
 def _flag(value: str | None, name: str) -> bool | None:
@@ -215,6 +218,8 @@ def proposal_form(group: Group) -> Form:
             FormField("closes", "Voting closes", placeholder="3d, 48h or 2026-03-20 17:00", initial="3d",
                       max_length=40),
             FormField("rule", "Rule", FieldKind.CHOICE, choices=rules, initial="majority"),
+            FormField("quorum", "Quorum", required=False, max_length=16, placeholder="3 or 50%",
+                      hint="How many must vote: a number or a share of the voters. Empty: the group's default."),
         ),
     )
 
@@ -237,12 +242,13 @@ def submit_proposal(ctx: Context, value: str, fields: dict[str, str]) -> Reply |
         return FormErrors(errors)
     proposal = decisions.Proposal(
         title=fields["title"], closes_at=closes, body=fields.get("body", ""),
-        rationale=fields.get("rationale", ""), evidence=fields.get("evidence", ""), rule=fields.get("rule", ""))
+        rationale=fields.get("rationale", ""), evidence=fields.get("evidence", ""), rule=fields.get("rule", ""),
+        quorum=fields.get("quorum", ""))
     try:
         decision = decisions.propose(ctx.session, member, group, proposal, ctx.now)
     except UserError as exc:
         field = "closes" if "closing time" in exc.message or "open for" in exc.message else (
-            "rule" if "rule" in exc.message else "title")
+            "quorum" if "quorum" in exc.message else "rule" if "rule" in exc.message else "title")
         return FormErrors({field: exc.message})
     return _opened(ctx, decision)
 
@@ -310,6 +316,9 @@ def _cast(ctx: Context, decision_id: int, choice: str, reason: str) -> Reply:
     lines = [f"Recorded: {result.choice.value} on decision #{decision.id}, {decision.title}."]
     if result.for_others:
         lines.append("Also recorded for " + ", ".join(result.for_others) + " (by proxy).")
+    if _PING_OR_LINK.search(reason):
+        lines.append("Your reason is kept as plain text: mentions in it notify nobody and links cannot hide "
+                     "where they go.")
     if decision.anonymous:
         lines.append("This is a secret ballot: it cannot be changed, and nobody can see how you voted.")
     else:
@@ -347,7 +356,7 @@ def close_command(ctx: Context, args: Args) -> Reply:
     """`/ci decision close ID`: close early and post the result."""
     decision = decision_ref(ctx, args, "/ci decision close ID")
     decisions.require_open(decision, ctx.now, "close the vote")
-    result = decisions.close(ctx.session, decision.id, ctx.now, actor=ctx.require_member())  # type: ignore[arg-type]
+    result = decisions.close(ctx.session, id_of(decision), ctx.now, actor=ctx.require_member())
     if result is None:
         raise UserError(f"Decision #{decision.id} is not open.")
     posts.closed(ctx.session, decision, result)
@@ -394,7 +403,7 @@ def policy_command(ctx: Context, args: Args) -> Reply:
     """`/ci decision policy GROUP [--option value ...]`: show or change a group's decision policy."""
     group = find_group(ctx, args.first("a group key", "/ci decision policy GROUP"))
     policy = (decisions.set_policy(ctx.session, group, ctx.require_member(), args.options)
-              if args.options else decisions.policy_for(ctx.session, group.id))  # type: ignore[arg-type]
+              if args.options else decisions.policy_for(ctx.session, id_of(group)))
     return Reply(title=f"Decisions in {group.name}", ephemeral=True, fields=[
         Field("Propose", ("backbone staff, " if policy.backbone_proposes else "") + policy.propose_roles),
         Field("Vote", policy.vote_roles), Field("Rule", policy.rule), Field("Quorum", policy.quorum),
@@ -448,7 +457,7 @@ def record_agreed(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
     if note is None or note.kind != NoteKind.AGREED or group is None or group.initiative_id != (
             ctx.initiative.id if ctx.initiative else None):
         raise UserError("That agreement is no longer in the minutes (it may have been undone).")
-    decision = decisions.record_agreed(ctx.session, ctx.require_member(), group, note.text, meeting.id, ctx.now)  # type: ignore[arg-type, union-attr]
+    decision = decisions.record_agreed(ctx.session, ctx.require_member(), group, note.text, note.meeting_id, ctx.now)
     return Reply(sections=[ctx.markup.escape(
         f"Recorded as decision #{decision.id} of {group.name}. Add the outcome or a review date with "
         f"/ci outcome {decision.id} TEXT or /ci decision review {decision.id} DATE.")], ephemeral=True)
@@ -483,7 +492,7 @@ def log_command(ctx: Context, args: Args) -> Reply:
     if status and status not in {s.value for s in DecisionStatus}:
         raise UserError(f"--status takes one of: {', '.join(s.value for s in DecisionStatus)}.")
     group = find_group(ctx, args.options["group"]) if "group" in args.options else None
-    found = decisions.search(ctx.session, initiative.id, args.joined(), group.id if group else None, status)  # type: ignore[arg-type]
+    found = decisions.search(ctx.session, id_of(initiative), args.joined(), group.id if group else None, status)
     if not found:
         return Reply(sections=[ctx.markup.escape("No decisions match that.")], ephemeral=True)
     lines = [log_line(ctx.session, ctx.markup, d, ctx.timezone) for d in found]
@@ -502,9 +511,6 @@ def show_command(ctx: Context, args: Args) -> Reply:
         reply.fields.append(Field("Votes", "\n".join(lines), inline=False))
     elif decision.anonymous:
         reply.fields.append(Field("Votes", m.escape("Secret ballot: only the counts are kept."), inline=False))
-    if decision.outcome:
-        label = "Reason for withdrawal" if decision.status == DecisionStatus.WITHDRAWN else "Outcome"
-        reply.fields.append(Field(label, m.escape(decision.outcome), inline=False))
     if decision.review_at:
         reply.fields.append(Field("Review", when(decision.review_at, ctx.timezone)))
     return reply

@@ -8,6 +8,8 @@ it into replies, buttons and forms.
 
 from __future__ import annotations
 
+from rapidfuzz.distance import OSA
+
 from bot import glossary_book as book
 from bot.core.args import Args, tokenize
 from bot.core.context import Context
@@ -27,10 +29,11 @@ from storage.models import GlossaryTerm, GroupKind, Member
 
 ADD_USAGE = ('Write it like /ci glossary add "common agenda" = A shared vision for change. '
              "For the meaning a term has in one context, put the context in brackets before "
-             "the =, like /ci glossary add backbone (funders) = ...")
+             "the =, like /ci glossary add indicator (health) = ...")
 LIST_LIMIT = 60
 MAX_BUTTON_VALUE = 70  # a button's action and value fit in 90 characters
 _OPENING_QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c"}
+SUBCOMMANDS = ("add", "approve", "list", "history", "misses")
 
 
 def register(registry: Registry) -> None:
@@ -78,11 +81,17 @@ def look_up(ctx: Context, args: Args) -> Reply:
     if not query:
         return Reply(title="Glossary", sections=[ctx.markup.render(
             "glossary_home.j2", count=book.term_count(ctx.session, initiative_id))], ephemeral=True)
+    _check_length(query, "/ci glossary TERM")
     found = book.lookup(ctx.session, initiative_id, query, ctx.now)
     if found.entry is not None:
         return card(ctx, found.entry)
     reply = Reply(sections=[ctx.markup.render("glossary_missing.j2", query=query,
                                               suggestions=found.suggestions)], ephemeral=True)
+    meant = _meant_subcommand(query)
+    if meant:
+        reply.sections.append(ctx.markup.escape(
+            f"Or did you mean the command /ci glossary {meant}? Type /ci help glossary {meant} "
+            "to see how to write it."))
     if ctx.member is not None and len(query) <= MAX_BUTTON_VALUE:
         reply.buttons.append(Button("Propose a definition", "glossary.propose", query))
     return reply
@@ -216,7 +225,7 @@ def home(ctx: Context) -> list[Reply]:
     """The glossary's part of the home page: its size, and proposals for those who approve."""
     initiative_id = _initiative_id(ctx)
     m = ctx.markup
-    sections = [m.render("glossary_home.j2", count=book.term_count(ctx.session, initiative_id))]
+    sections: list[str] = [m.render("glossary_home.j2", count=book.term_count(ctx.session, initiative_id))]
     if _may_approve(ctx):
         pending = book.proposed_terms(ctx.session, initiative_id)
         sections.append(m.render("glossary_pending.j2", pending=pending[:10], total=len(pending)))
@@ -300,6 +309,8 @@ def _added(ctx: Context, term: GlossaryTerm, created: bool) -> Reply:
 
 
 def _refusal_help(error: book.EntryError, term: str) -> str:
+    if error.usage:
+        return error.usage
     if isinstance(error, book.AlreadyDefined):
         return (f"Read it with /ci glossary {term}. To add the meaning it has in one context, write "
                 f"/ci glossary add {term} (CONTEXT) = DEFINITION; to change the existing text, "
@@ -323,6 +334,7 @@ def _require_term(ctx: Context, text: str, usage: str) -> GlossaryTerm:
     """The term named `text`, or an error with the closest names."""
     if not text:
         raise UserError("Please name the term.", usage=usage)
+    _check_length(text, usage)
     initiative_id = _initiative_id(ctx)
     term = book.find(ctx.session, initiative_id, text)
     if term is None:
@@ -330,6 +342,24 @@ def _require_term(ctx: Context, text: str, usage: str) -> GlossaryTerm:
         hint = f" Did you mean {' or '.join(close)}?" if close else ""
         raise UserError(f"No entry for “{text}”.{hint}", usage=usage)
     return term
+
+
+def _meant_subcommand(query: str) -> str:
+    """The glossary command whose name the first of several words looks like a typo of, if any."""
+    first, _, rest = query.partition(" ")
+    if not rest.strip():
+        return ""
+    typed = first.lower()
+    # letters wrong, missing, extra or swapped: one in a short command name, two in a long one
+    return next((name for name in SUBCOMMANDS
+                 if OSA.distance(typed, name) <= (1 if len(name) <= 4 else 2)), "")
+
+
+def _check_length(text: str, usage: str) -> None:
+    """Refuse a term longer than any the glossary can hold, saying the limit."""
+    if len(text) > book.MAX_TERM:
+        raise UserError(f"That term is {len(text)} characters long; glossary terms have at most "
+                        f"{book.MAX_TERM}.", usage=usage)
 
 
 def _initiative_id(ctx: Context) -> int:

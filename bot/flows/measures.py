@@ -9,6 +9,7 @@ The domain work is in `bot.measures`; what each viewer may see is decided by
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -36,7 +37,7 @@ from bot.measures.indicators import (
 )
 from bot.measures.periods import BadPeriod, Period
 from bot.measures.progress import Detail, Summary, detail, summaries
-from bot.measures.status import period_status
+from bot.measures.status import PeriodStatus, period_status
 from bot.measures.submissions import (
     Recorded,
     choose_partner,
@@ -49,7 +50,7 @@ from bot.measures.submissions import (
 from bot.measures.units import format_change, format_value
 from bot.measures.visibility import Viewer, viewer_of
 from storage.audit import record as audit
-from storage.measures import Indicator, IndicatorReporter, Unit
+from storage.measures import Indicator, IndicatorReporter, Unit, Visibility
 from storage.models import Group, GroupKind, Initiative, Member
 
 SUBMIT_USAGE = ('/ci submit INDICATOR VALUE [--period 2026-Q1] [--note "TEXT"] '
@@ -208,14 +209,30 @@ def progress(ctx: Context, args: Args) -> Reply:
     today = _today(ctx, initiative)
     if args.words:
         indicator = find_indicator(ctx.session, initiative_id, args.joined(), viewer, PROGRESS_USAGE)
-        return _detail_reply(ctx.markup, detail(ctx.session, indicator, viewer, today),
-                             _glossary_definition(ctx, indicator))
+        reply = _detail_reply(ctx.markup, detail(ctx.session, indicator, viewer, today),
+                              _glossary_definition(ctx, indicator))
+        reply.ephemeral = _for_caller_only(ctx, viewer, [indicator])
+        return reply
     indicators = visible_indicators(ctx.session, initiative_id, viewer)
     if not indicators:
         return Reply(title="Progress", sections=["No indicators are being tracked yet."], ephemeral=True)
     lines = [_summary_text(ctx.markup, s) for s in summaries(ctx.session, indicators, viewer, today)]
     return Reply(title=f"Progress: {initiative.name}", sections=_chunks(lines),
-                 context="Type /ci progress INDICATOR for periods, partners, categories and a chart.")
+                 context="Type /ci progress INDICATOR for periods, partners, categories and a chart.",
+                 ephemeral=_for_caller_only(ctx, viewer, indicators))
+
+
+def _for_caller_only(ctx: Context, viewer: Viewer, indicators: list[Indicator]) -> bool:
+    """True when a progress reply may show `viewer` more than everyone in the channel may see.
+
+    Backbone staff see backbone-only indicators, partner values and totals withheld from
+    members; a reporter sees their own partner's values (and totals that are only theirs).
+    Such a reply goes to the caller alone, unless it was asked in a backbone channel.
+    """
+    if ctx.group is not None and ctx.group.kind == GroupKind.BACKBONE:
+        return False
+    return any(ind.visibility != Visibility.PUBLIC and (viewer.backbone or ind.id in viewer.reports)
+               for ind in indicators)
 
 
 def _summary_text(m: Dialect, s: Summary) -> str:
@@ -278,7 +295,7 @@ def _detail_reply(m: Dialect, d: Detail, glossary: str = "") -> Reply:
                  image=charts.progress_chart(ind, d.summary.totals, d.targets))
 
 
-def _chunks(lines: list[str]) -> list[str]:
+def _chunks(lines: Iterable[str]) -> list[str]:
     sections: list[str] = []
     for line in lines:
         if sections and len(sections[-1]) + len(line) + 2 <= SECTION_LIMIT:
@@ -291,23 +308,35 @@ def _chunks(lines: list[str]) -> list[str]:
 # ---------------------------------------------------------------- backbone views
 
 def status(ctx: Context, _args: Args) -> Reply:
-    """For each indicator's latest ended period: who submitted, who is outstanding or late; re-send buttons."""
+    """For each indicator's latest ended period: who submitted, who is outstanding or late; re-send buttons.
+
+    The period before it is listed too while it is unfinished: some partners sent it, others not yet.
+    """
     initiative, initiative_id = _initiative(ctx)
     today = _today(ctx, initiative)
-    lines, buttons = [], []
+    lines: list[str] = []
+    buttons: list[Button] = []
     for indicator in visible_indicators(ctx.session, initiative_id, viewer_of(ctx)):
-        state = period_status(ctx.session, indicator, calendar_of(indicator).last_ended(today), ctx.now)
-        late = ctx.now >= state.ladder.late_after
-        lines.append(ctx.markup.render(
-            "measure_status.j2", indicator=indicator, period=state.period.label, due=messages.due_text(state),
-            total=len(state.partners), submitted=[(p.name, p.late) for p in state.submitted],
-            outstanding=[p.name + ("" if p.contact else " (away, no delegate)") for p in state.outstanding],
-            late=late))
-        if state.outstanding:
-            buttons.append(messages.resend_button(state))
+        calendar = calendar_of(indicator)
+        latest = calendar.last_ended(today)
+        earlier = period_status(ctx.session, indicator, calendar.before(latest), ctx.now)
+        unfinished = [earlier] if earlier.submitted and earlier.outstanding else []
+        for state in [period_status(ctx.session, indicator, latest, ctx.now), *unfinished]:
+            _status_line(ctx, state, lines, buttons)
     if not lines:
         return Reply(title="Data status", sections=["No indicators are being tracked yet."], ephemeral=True)
     return Reply(title="Data status", sections=_chunks(lines), buttons=buttons[:25], ephemeral=True)
+
+
+def _status_line(ctx: Context, state: PeriodStatus, lines: list[str], buttons: list[Button]) -> None:
+    """Add one indicator period's standing to `lines`, and its re-send button while someone is outstanding."""
+    lines.append(ctx.markup.render(
+        "measure_status.j2", indicator=state.indicator, period=state.period.label, due=messages.due_text(state),
+        total=len(state.partners), submitted=[(p.name, p.late) for p in state.submitted],
+        outstanding=[p.name + ("" if p.contact else " (away, no delegate)") for p in state.outstanding],
+        late=ctx.now >= state.ladder.late_after))
+    if state.outstanding:
+        buttons.append(messages.resend_button(state))
 
 
 def resend(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:

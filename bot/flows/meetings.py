@@ -9,8 +9,9 @@ show who came.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -28,13 +29,16 @@ from bot.recurrence import (
     RULE_USAGE,
     describe,
     first_start,
+    month_index,
     occurrences,
     parse_date,
     parse_datetime,
     parse_rule,
+    parse_time,
     to_local,
 )
 from storage.audit import record
+from storage.ids import id_of
 from storage.meetings import (
     Attendance,
     AttendanceStatus,
@@ -58,9 +62,9 @@ def register(registry: Registry) -> None:
     registry.command("meetings", list_meetings, usage="/ci meetings [--group KEY]", options=("group",),
                      summary="Your groups' next meetings, in your timezone.")
     registry.command("meeting skip", skip_meeting, access=Access.BACKBONE, options=("group",),
-                     usage="/ci meeting skip DATE [--group KEY]", summary="Skip one meeting; members are told.")
+                     usage="/ci meeting skip DATE [TIME] [--group KEY]", summary="Skip one meeting; members are told.")
     registry.command("meeting move", move_meeting, access=Access.BACKBONE, options=("group",),
-                     usage="/ci meeting move DATE to DATE TIME [TIMEZONE] [--group KEY]",
+                     usage="/ci meeting move DATE [TIME] to DATE TIME [TIMEZONE] [--group KEY]",
                      summary="Move one meeting to another time; members are told.")
     registry.command("meeting pause", pause_series, access=Access.BACKBONE, options=("group",),
                      usage="/ci meeting pause [--group KEY]", summary="Pause a group's meetings: no reminders or agendas.")
@@ -173,7 +177,7 @@ def add_cadence(ctx: Context, args: Args) -> Reply:
     timezone = pattern.timezone or tz_name(ctx)
     start = first_start(pattern, timezone, ctx.now)
     cadence = Cadence(
-        initiative_id=group.initiative_id, group_id=group.id, title=title, rrule=pattern.rrule,
+        initiative_id=group.initiative_id, group_id=id_of(group), title=title, rrule=pattern.rrule,
         dtstart=start, timezone=timezone, created_by_id=member.id, confirmed=False,
         duration_minutes=_duration(args.options.get("duration", "60m")),
         place=args.options.get("place", "")[:500], video_url=_video(args.options.get("video", "")),
@@ -182,7 +186,7 @@ def add_cadence(ctx: Context, args: Args) -> Reply:
         cadence.reminder_minutes = ",".join(str(m) for m in series.parse_offsets(args.options["reminders"]))
     if "agenda-lead" in args.options:
         cadence.agenda_lead_minutes = series.parse_offset(args.options["agenda-lead"])
-    series.check_offsets(cadence, lead_given="agenda-lead" in args.options)
+    series.check_offsets(cadence, lead_given="agenda-lead" in args.options, reminders_given="reminders" in args.options)
     existing = ctx.session.exec(select(Cadence).where(Cadence.group_id == group.id, Cadence.title == title)).first()
     if existing is not None and existing.confirmed:
         raise UserError(f"The {group.name} already has a series called “{title}”. Choose another title.")
@@ -277,7 +281,7 @@ def list_meetings(ctx: Context, args: Args) -> Reply:
 
 def meeting_lines(ctx: Context, groups: list[Group], limit: int) -> list[str]:
     """The groups' meetings of the next five weeks (at least the next of each series), then paused series."""
-    names = {g.id: g.name for g in groups}
+    names = {id_of(g): g.name for g in groups}
     cadences = series.cadences_of(ctx.session, names)
     found: list[series.Occurrence] = []
     for cadence in cadences:
@@ -307,10 +311,14 @@ def home_meetings(ctx: Context) -> list[Reply]:
 # -- exceptions ------------------------------------------------------------------------------
 
 
-def _date_from(ctx: Context, words: list[str], usage: str) -> date:
+def _date_from(ctx: Context, words: list[str], usage: str) -> tuple[date, time | None]:
+    """The meeting's date as typed, and its local time if one follows (``mar 10 14:00``)."""
     if not words:
         raise UserError("Please give the date of the meeting.", usage=usage)
-    return parse_date(" ".join(words), to_local(ctx.now, tz_name(ctx)).date())
+    at = parse_time(words[-1]) if len(words) > 1 else None
+    if at is not None:
+        words = words[:-1]
+    return parse_date(" ".join(words), to_local(ctx.now, tz_name(ctx)).date()), at
 
 
 def _future(ctx: Context, occurrence: series.Occurrence, doing: str) -> None:
@@ -321,10 +329,10 @@ def _future(ctx: Context, occurrence: series.Occurrence, doing: str) -> None:
 
 def skip_meeting(ctx: Context, args: Args) -> Reply:
     """`/ci meeting skip DATE`: the meeting on DATE does not take place; members are told."""
-    usage = "/ci meeting skip DATE [--group KEY], e.g. /ci meeting skip 2026-03-10. " + DATE_USAGE
+    usage = "/ci meeting skip DATE [TIME] [--group KEY], e.g. /ci meeting skip 2026-03-10. " + DATE_USAGE
     group = which_group(ctx, args)
-    day = _date_from(ctx, args.words, usage)
-    occurrence = series.on_date(ctx.session, running_cadences(ctx, group), day, tz_name(ctx))
+    day, at = _date_from(ctx, args.words, usage)
+    occurrence = series.on_date(ctx.session, running_cadences(ctx, group), day, tz_name(ctx), at)
     _future(ctx, occurrence, "skip")
     if occurrence.skipped:
         raise UserError(f"The meeting of {when(occurrence.starts_at, tz_name(ctx))} is already skipped.")
@@ -346,17 +354,17 @@ def skip_meeting(ctx: Context, args: Args) -> Reply:
 
 def move_meeting(ctx: Context, args: Args) -> Reply:
     """`/ci meeting move DATE to DATETIME`: one meeting moves; never onto another of the group."""
-    usage = "/ci meeting move DATE to DATE TIME [--group KEY], e.g. /ci meeting move 2026-03-10 to 2026-03-12 14:00"
+    usage = "/ci meeting move DATE [TIME] to DATE TIME [--group KEY], e.g. /ci meeting move 2026-03-10 to 2026-03-12 14:00"
     group = which_group(ctx, args)
     lowered = [w.lower() for w in args.words]
     if "to" not in lowered:
         raise UserError("Say where the meeting moves to, with `to`.", usage=usage)
     split = lowered.index("to")
-    day = _date_from(ctx, args.words[:split], usage)
+    day, at = _date_from(ctx, args.words[:split], usage)
     if split == len(args.words) - 1:
         raise UserError("Say the new date and time after `to`.", usage=usage + ". " + DATETIME_USAGE)
     new_start, typed_zone = parse_datetime(" ".join(args.words[split + 1:]), tz_name(ctx), ctx.now)
-    occurrence = series.on_date(ctx.session, running_cadences(ctx, group), day, tz_name(ctx))
+    occurrence = series.on_date(ctx.session, running_cadences(ctx, group), day, tz_name(ctx), at)
     _future(ctx, occurrence, "move")
     if occurrence.skipped:
         raise UserError(f"The meeting of {when(occurrence.starts_at, tz_name(ctx))} is skipped; it cannot move.")
@@ -374,7 +382,8 @@ def move_meeting(ctx: Context, args: Args) -> Reply:
     cadence.next_event_at = series.next_event_at(ctx.session, cadence, ctx.now)
     record(ctx.session, "meeting.moved", initiative_id=cadence.initiative_id, actor_id=ctx.member.id if ctx.member else None,
            subject=cadence.title, data={"from": old.isoformat(), "to": new_start.isoformat()})
-    notify_group(ctx.session, group, f"meeting.moved:{cadence.id}:{stamp(occurrence.original_start)}:{stamp(new_start)}",
+    moved_key = f"meeting.moved:{cadence.id}:{stamp(occurrence.original_start)}:{stamp(new_start)}:{ctx.now:%Y%m%dT%H%M%S}"
+    notify_group(ctx.session, group, moved_key,  # moving back and forth is told each time
                  "Meeting moved", "meeting_changed.j2", change="moved", title=cadence.title,
                  first=when(old, cadence.timezone), rule=when(new_start, cadence.timezone) + f" ({cadence.timezone})")
     return Reply(sections=[ctx.markup.render("meeting_done.j2", change="moved", title=cadence.title, group=group.name,
@@ -416,16 +425,27 @@ def resume_series(ctx: Context, args: Args) -> Reply:
 # -- attendance ------------------------------------------------------------------------------
 
 
-def _leading_date(ctx: Context, words: list[str]) -> tuple[date | None, list[str]]:
-    """A date at the start of `words` (one to three words long) and the words after it."""
+def _leading_date(ctx: Context, words: list[str]) -> tuple[date | None, time | None, list[str]]:
+    """A date at the start of `words` (one to three words long), a time after it if any, and the rest.
+
+    Words that start like a date but are not one (``feb 30``, ``2026-13-01``) are an error,
+    not the start of a reason.
+    """
     today = to_local(ctx.now, tz_name(ctx)).date()
     for length in (3, 2, 1):
         if len(words) >= length:
             try:
-                return parse_date(" ".join(words[:length]), today), words[length:]
+                day = parse_date(" ".join(words[:length]), today)
             except UserError:
                 continue
-    return None, words
+            rest = words[length:]
+            at = parse_time(rest[0]) if rest else None
+            return day, at, rest[1:] if at is not None else rest
+    typed = " ".join(words[:2])
+    if re.match(r"\d{4}-\d{1,2}-\d{1,2}\b|[a-z]{3,9}\.? \d{1,2}(st|nd|rd|th)?\b", typed.lower()) and (
+            words[0][0].isdigit() or month_index(words[0]) is not None):
+        parse_date(typed if not words[0][0].isdigit() else words[0], today)  # says what is wrong with it
+    return None, None, words
 
 
 def _attend(ctx: Context, meeting: Meeting, status: AttendanceStatus, reason: str = "") -> None:
@@ -442,9 +462,9 @@ def send_regrets(ctx: Context, args: Args) -> Reply:
     """`/ci regrets [DATE] [REASON]`: the caller will miss the next meeting (or the one on DATE)."""
     group = which_group(ctx, args)
     cadences = [c for c in running_cadences(ctx, group) if not c.paused]
-    day, rest = _leading_date(ctx, args.words)
+    day, at, rest = _leading_date(ctx, args.words)
     if day is not None:
-        occurrence: series.Occurrence | None = series.on_date(ctx.session, cadences, day, tz_name(ctx))
+        occurrence: series.Occurrence | None = series.on_date(ctx.session, cadences, day, tz_name(ctx), at)
         assert occurrence is not None
         if occurrence.skipped:
             raise UserError(f"The meeting of {when(occurrence.starts_at, tz_name(ctx))} is skipped; no regrets needed.")

@@ -10,8 +10,9 @@ action items stay open and appear on every agenda until done).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
+from functools import partial
 
 from sqlmodel import Session, col, select
 
@@ -31,8 +32,8 @@ from bot.flows.meetings import (
     when,
     which_group,
 )
-from bot.outbox import enqueue_to_group
-from bot.recurrence import DATE_USAGE, parse_date, to_local
+from bot.outbox import enqueue_to_group, enqueue_to_member
+from bot.recurrence import DATE_USAGE, month_index, parse_date, to_local
 from storage.audit import record
 from storage.meetings import (
     ActionItem,
@@ -130,6 +131,10 @@ def end_meeting(ctx: Context, args: Args) -> Reply:
     meeting.minutes = minutes_reply(ctx.session, meeting, dialect("console"), carried).plain_text()
     enqueue_to_group(ctx.session, group.id or 0, f"meeting.minutes:{meeting.id}",
                      lambda m: minutes_reply(ctx.session, meeting, m, carried))
+    given = ctx.session.exec(select(ActionItem).where(ActionItem.meeting_id == meeting.id)
+                             .order_by(col(ActionItem.id))).all()
+    tell_owners(ctx.session, group, list(given), f"meeting.actions:{meeting.id}",
+                series.occurrence_of(ctx.session, meeting).cadence.title)
     record(ctx.session, "meeting.ended", initiative_id=group.initiative_id,
            actor_id=ctx.member.id if ctx.member else None, subject=group.key, data={"meeting": meeting.id})
     reply = minutes_reply(ctx.session, meeting, ctx.markup, carried)
@@ -169,9 +174,9 @@ def minutes_reply(session: Session, meeting: Meeting, markup: Dialect, carried: 
     attendance = session.exec(select(Attendance).where(Attendance.meeting_id == meeting.id)).all()
     members = session.exec(select(Membership.member_id).where(Membership.group_id == group.id)).all()
     notes = session.exec(select(MeetingNote).where(MeetingNote.meeting_id == meeting.id)
-                         .order_by(MeetingNote.id)).all()
+                         .order_by(col(MeetingNote.id))).all()
     actions = session.exec(select(ActionItem).where(ActionItem.meeting_id == meeting.id)
-                           .order_by(ActionItem.id)).all()
+                           .order_by(col(ActionItem.id))).all()
     names = names_of(session, {*members, *(a.member_id for a in attendance), *(a.owner_id for a in actions)})
     present = sorted(names[a.member_id] for a in attendance if a.status == AttendanceStatus.PRESENT)
     regrets = sorted((names[a.member_id], a.reason) for a in attendance if a.status == AttendanceStatus.REGRETS)
@@ -216,7 +221,7 @@ def resolve_member(ctx: Context, word: str) -> Member:
     session = ctx.session
     mention = _MENTION.fullmatch(word)
     if mention:
-        found = session.exec(select(Member).join(PlatformIdentity, PlatformIdentity.member_id == Member.id)  # type: ignore[arg-type]
+        found = session.exec(select(Member).join(PlatformIdentity, col(PlatformIdentity.member_id) == Member.id)
                              .where(PlatformIdentity.platform == ctx.origin.platform,
                                     PlatformIdentity.platform_user_id == mention.group(1),
                                     Member.initiative_id == initiative.id)).first()
@@ -249,12 +254,19 @@ def add_action(ctx: Context, args: Args) -> Reply:
     if "due" in lowered:
         split = len(lowered) - 1 - lowered[::-1].index("due")
         today = to_local(ctx.now, tz_name(ctx)).date()
-        due = parse_date(" ".join(words[split + 1:]), today) if words[split + 1:] else None
-        if due is None:
+        tail = words[split + 1:]
+        if not tail:
             raise UserError("Say when it is due after `due`.", usage=ACTION_USAGE + ". " + DATE_USAGE)
-        if due < today:
+        try:
+            due = parse_date(" ".join(tail), today)
+        except UserError:
+            if tail[0][0].isdigit() or month_index(tail[0]) is not None or tail[0].lower() in ("today", "tomorrow"):
+                raise
+            due = None  # "due" is part of the text ("review the due diligence report")
+        if due is not None and due < today:
             raise UserError(f"{due:%a %d %b %Y} is in the past.", usage=ACTION_USAGE)
-        words = words[:split]
+        if due is not None:
+            words = words[:split]
     text = " ".join(words).strip()
     if not text or len(text) > 1000:
         raise UserError("Please describe the action (up to 1000 characters).", usage=ACTION_USAGE)
@@ -269,6 +281,8 @@ def add_action(ctx: Context, args: Args) -> Reply:
     if meeting is not None:
         ctx.session.add(MeetingNote(meeting_id=meeting.id or 0, kind=NoteKind.ACTION, text=text,
                                     author_id=author.id, action_item_id=action.id, at=ctx.now))
+    else:  # in a meeting, owners hear of their actions with the minutes (after any /ci undo)
+        tell_owners(ctx.session, group, [action], f"action.assigned:{action.id}")
     return Reply(sections=[ctx.markup.render("minutes_action.j2", id=action.id, who=owner.name, text=text,
                                              due=f"{due:%a %d %b %Y}" if due else "", in_meeting=meeting is not None)],
                  ephemeral=True)
@@ -296,6 +310,36 @@ def undo_note(ctx: Context, args: Args) -> Reply:
 # -- action items ----------------------------------------------------------------------------
 
 
+def tell_owners(session: Session, group: Group, actions: list[ActionItem], key: str, meeting: str = "") -> int:
+    """Send each owner a direct message with the actions someone else gave them; how many were queued.
+
+    Actions people took on themselves are left out. `key` names the occasion (the
+    owner is added to it), so telling twice sends nothing twice.
+    """
+    given: dict[int, list[ActionItem]] = {}
+    for action in actions:
+        if action.owner_id != action.created_by_id:
+            given.setdefault(action.owner_id, []).append(action)
+    names = names_of(session, {a.created_by_id for a in actions})
+    queued = 0
+    for owner_id, theirs in given.items():
+        values = [{"id": a.id, "text": a.text, "due": f"{a.due:%a %d %b %Y}" if a.due else "",
+                   "by": names.get(a.created_by_id or 0, "")} for a in theirs]
+        queued += enqueue_to_member(session, owner_id, f"{key}:{owner_id}",
+                                    partial(_assigned, group=group.name, meeting=meeting, actions=values))
+    return queued
+
+
+def _assigned(m: Dialect, group: str, meeting: str, actions: Sequence[Mapping[str, object]]) -> Reply:
+    """The direct message telling an owner which actions they were given."""
+    return Reply(
+        title="New action item for you" if len(actions) == 1 else "New action items for you",
+        sections=[m.render("minutes_assigned.j2", group=group, meeting=meeting, actions=actions)],
+        buttons=[Button(f"Done #{a['id']}", "action.done", str(a["id"])) for a in actions[:10]],
+        context="All your open actions: /ci actions")
+
+
+
 def list_actions(ctx: Context, _args: Args) -> Reply:
     """`/ci actions`: the caller's open action items, with a Done button each."""
     found = open_actions(ctx)
@@ -313,7 +357,7 @@ def open_actions(ctx: Context) -> list[Reply]:
     member = ctx.require_member()
     actions = ctx.session.exec(select(ActionItem).where(ActionItem.owner_id == member.id,
                                                         ActionItem.status == ActionStatus.OPEN)
-                               .order_by(ActionItem.id)).all()
+                               .order_by(col(ActionItem.id))).all()
     if not actions:
         return []
     groups = {g.id: g.name for g in ctx.session.exec(select(Group).where(

@@ -34,6 +34,7 @@ from storage.models import (
     Membership,
     Platform,
     PlatformIdentity,
+    Role,
 )
 
 
@@ -86,7 +87,7 @@ class Run:
 def _upsert_initiative(session: Session, spec: InitiativeSpec,
                        row: Initiative | None) -> tuple[Initiative, str]:
     info = spec.initiative
-    values = {"name": info.name, "common_agenda": info.common_agenda, "timezone": info.timezone}
+    values: dict[str, Any] = {"name": info.name, "common_agenda": info.common_agenda, "timezone": info.timezone}
     if row is None:
         row = Initiative(slug=info.slug, **values)
         session.add(row)
@@ -203,9 +204,9 @@ def sync_identities(run: Run) -> Tally:
     wanted: dict[tuple[str, str], str] = {}
     for member in run.spec.members:
         wanted[(Platform.CONSOLE.value, member.key)] = member.key
-        for platform in (Platform.SLACK, Platform.DISCORD):
-            if user_id := getattr(member, platform.value):
-                wanted[(platform.value, user_id)] = member.key
+        for chat in (Platform.SLACK, Platform.DISCORD):
+            if user_id := getattr(member, chat.value):
+                wanted[(chat.value, user_id)] = member.key
     in_file = {m.key for m in run.spec.members}
     key_of = {m.id: key for key, m in run.members.items()}
     tally = Tally("identities")
@@ -236,7 +237,8 @@ def sync_groups(run: Run) -> Tally:
     iid = run.initiative_id
     run.groups = {g.key: g for g in run.session.exec(
         select(Group).where(Group.initiative_id == iid).order_by(col(Group.id)))}
-    specs = {g.key: {"name": g.name, "kind": g.kind, "purpose": g.purpose} for g in run.spec.groups}
+    specs: dict[str, dict[str, Any]] = {g.key: {"name": g.name, "kind": g.kind, "purpose": g.purpose}
+                                        for g in run.spec.groups}
     tally = Tally("groups", "deactivated")
     _keyed_sync(run, run.groups, list(specs), specs.__getitem__,
                 lambda key: Group(initiative_id=iid, key=key, **specs[key]), tally)
@@ -288,13 +290,13 @@ def sync_memberships(run: Run) -> Tally:
             tally.gone.append(f"{pair[1]} from {pair[0]}")
         elif role is not None and str(row.role) != role:
             tally.updated.append(f"{pair[1]} in {pair[0]}: {str(row.role)} -> {role}")
-            row.role = role  # type: ignore[assignment]
+            row.role = Role(role)
         else:
             tally.unchanged += 1
     run.session.flush()
     for (group, member), role in wanted.items():
         run.session.add(Membership(group_id=_id(run.groups[group]), member_id=_id(run.members[member]),
-                                   role=role))  # type: ignore[arg-type]
+                                   role=Role(role)))
         tally.created.append("")
     return tally
 

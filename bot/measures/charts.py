@@ -34,13 +34,14 @@ def progress_chart(indicator: Indicator, totals: list[PeriodTotal], targets: lis
     figure = Figure(figsize=(6.4, 3.2), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    axes.plot([t.start for t in shown], [t.value for t in shown], marker="o", linewidth=2,
+    # matplotlib plots dates through its unit converters; its type stubs accept only numbers
+    axes.plot([t.start for t in shown], [t.value for t in shown], marker="o", linewidth=2,  # type: ignore[arg-type]
               markersize=6 if len(shown) <= 24 else 3,
               color="#1f6fb2", label="Initiative")
     if targets:
-        axes.plot([t.by for t in targets], [t.value for t in targets], linestyle="none", marker="D",
+        axes.plot([t.by for t in targets], [t.value for t in targets], linestyle="none", marker="D",  # type: ignore[arg-type]
                   markersize=8, color="#d1495b", label="Target")
-        axes.plot([shown[-1].start, targets[-1].by], [shown[-1].value, targets[-1].value],
+        axes.plot([shown[-1].start, targets[-1].by], [shown[-1].value, targets[-1].value],  # type: ignore[arg-type]
                   linestyle=":", color="#d1495b", linewidth=1)
     if indicator.baseline_value is not None:
         axes.axhline(indicator.baseline_value, linestyle="--", color="#888888", linewidth=1, label="Baseline")

@@ -13,7 +13,7 @@ from datetime import date
 from sqlmodel import Session, select
 
 from bot.core.errors import UserError
-from bot.initiative_file.problems import Where, did_you_mean
+from bot.initiative_file.problems import Problems, Where, did_you_mean
 from bot.measures.entries import Dimension
 from bot.measures.indicator_file import MONTH_NAMES, check_values
 from bot.measures.indicators import IndicatorSpec, dimensions_of, reporters_of, targets_of
@@ -35,11 +35,11 @@ def valid_key(key: str) -> bool:
     return bool(_KEY.fullmatch(key))
 
 
-class _Collected:
+class _Collected(Problems):
     """Problems named by option, for `check_values`."""
 
     def __init__(self) -> None:
-        self.errors: list[str] = []
+        super().__init__("")
 
     def add(self, where: Where, message: str) -> None:
         self.errors.append(f"--{where.path}: {message}")

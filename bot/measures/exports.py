@@ -10,11 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from datetime import date
 
 from sqlmodel import Session, col, select
 
-from bot.measures.indicators import visible_indicators
+from bot.measures.indicators import target_for, targets_of, visible_indicators
 from bot.measures.progress import summaries
 from bot.measures.visibility import Viewer, sees_partner
 from storage.measures import IndicatorReporter, Submission, SubmissionRevision
@@ -26,7 +27,7 @@ SUBMISSION_COLUMNS = ("indicator", "period", "period_start", "partner", "value",
                       "submitted_by", "submitted_at", "updated_at", "corrections")
 
 
-def _csv(columns: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
+def _csv(columns: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
@@ -34,19 +35,24 @@ def _csv(columns: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
     return buffer.getvalue()
 
 
-def export_measures(session: Session, initiative_id: int, viewer: Viewer | None = None,
-                    today: date | None = None) -> str:
-    """CSV of every visible indicator's total per period (empty where withheld from `viewer`)."""
+def export_measures(session: Session, initiative_id: int, viewer: Viewer | None = None) -> str:
+    """CSV of every visible indicator's total per period (empty where withheld from `viewer`).
+
+    Each row carries the target that applied to its period: the first one due on or after
+    the period's start.
+    """
     viewer = viewer or Viewer.operator()
     indicators = visible_indicators(session, initiative_id, viewer)
     rows: list[tuple[object, ...]] = []
-    for s in summaries(session, indicators, viewer, today or date.max, recent=None):
+    for s in summaries(session, indicators, viewer, date.max, recent=None):  # every period; targets per row
         ind = s.indicator
+        targets = targets_of(session, ind.id or 0)
         for total in s.totals:
+            target = target_for(targets, total.start)
             rows.append((ind.key, ind.name, ind.unit, ind.polarity, ind.visibility, total.period,
                          total.start.isoformat(), "" if total.value is None else round(total.value, 4),
                          total.submitted, s.expected, "" if ind.baseline_value is None else ind.baseline_value,
-                         s.target.value if s.target else "", s.target.by.isoformat() if s.target else ""))
+                         target.value if target else "", target.by.isoformat() if target else ""))
     return _csv(MEASURE_COLUMNS, rows)
 
 
@@ -58,10 +64,10 @@ def export_submissions(session: Session, initiative_id: int, viewer: Viewer | No
         return _csv(SUBMISSION_COLUMNS, [])
     found = session.exec(
         select(Submission, IndicatorReporter, Member)
-        .join(IndicatorReporter, IndicatorReporter.id == Submission.reporter_id)  # type: ignore[arg-type]
-        .join(Member, Member.id == Submission.submitted_by_id, isouter=True)  # type: ignore[arg-type]
+        .join(IndicatorReporter, col(IndicatorReporter.id) == Submission.reporter_id)
+        .join(Member, col(Member.id) == Submission.submitted_by_id, isouter=True)
         .where(col(Submission.indicator_id).in_(list(indicators)))
-        .order_by(Submission.indicator_id, Submission.period_start, IndicatorReporter.partner)
+        .order_by(col(Submission.indicator_id), col(Submission.period_start), col(IndicatorReporter.partner))
     ).all()
     shown = [(s, r, m) for s, r, m in found if sees_partner(viewer, indicators[s.indicator_id], r.id or 0)]
     corrections: dict[int, int] = {}

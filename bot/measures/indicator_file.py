@@ -17,9 +17,12 @@
         visibility: aggregate               # public, aggregate or backbone
         group: data                         # whose channel hears the due-date nudge
         reminders: {prompt: yes, follow_up_days: 3, nudge: yes, mention: no, flag: yes}
+        values: [{period: 2025-Q4, reporter: tom, value: 61.5}]   # collected before cibot (optional)
 
 The rows of `FIELDS` are read with the file's own node readers, so every mistake is
 reported with its line; `check_indicators` checks references to members and groups.
+`values` fill partner periods that have no value yet; loading never replaces one
+submitted or corrected in chat.
 """
 
 from __future__ import annotations
@@ -86,6 +89,8 @@ TARGET_FIELDS = {"value": Field(number, required=True), "by": Field(day, require
 DIMENSION_FIELDS = {"key": Field(key, required=True), "name": Field(text(100)),
                     "categories": Field(text_list(60), required=True)}
 REPORTER_FIELDS = {"member": Field(key, required=True), "organization": Field(text(200))}
+PAST_VALUE_FIELDS = {"period": Field(text(16), required=True), "reporter": Field(key, required=True),
+                     "value": Field(number, required=True)}
 REMINDER_FIELDS = {"prompt": Field(yes_no), "follow_up_days": Field(whole(0, 60)), "nudge": Field(yes_no),
                    "mention": Field(yes_no), "flag": Field(yes_no)}
 
@@ -116,6 +121,10 @@ def _dimension(rec: Record, problems: Problems) -> Dimension | None:
     return Dimension(values["key"], values.get("name", values["key"]), tuple(categories))
 
 
+def _past_value(rec: Record, _problems: Problems) -> tuple[str, str, float]:
+    return rec.values["period"], rec.values["reporter"], rec.values["value"]
+
+
 def _reporter(at: At, problems: Problems) -> list[tuple[str, str]]:
     """`reporters:`: member keys, or mappings naming the member and the organization they report for."""
     return [(rec.values["member"], rec.values.get("organization", ""))
@@ -140,6 +149,7 @@ FIELDS = {
     "visibility": Field(choice([v.value for v in Visibility], "visibility")),
     "group": Field(key),
     "reminders": Field(lambda at, problems: record(at, REMINDER_FIELDS, problems, "reminders")),
+    "values": Field(_each(PAST_VALUE_FIELDS, "value", _past_value)),
 }
 
 
@@ -159,6 +169,7 @@ def read_indicators(at: At, problems: Problems) -> list[IndicatorSpec]:
             group=v.get("group", ""), prompt=reminders.get("prompt", True),
             follow_up_days=reminders.get("follow_up_days", 3), nudge=reminders.get("nudge", True),
             nudge_mentions=reminders.get("mention", False), flag=reminders.get("flag", True),
+            values=v.get("values", []),
         )
         if v.get("baseline"):
             spec.baseline_value = v["baseline"].values.get("value")
@@ -169,11 +180,12 @@ def read_indicators(at: At, problems: Problems) -> list[IndicatorSpec]:
 
 
 def check_values(spec: IndicatorSpec, spot: Any, problems: Problems) -> None:
-    """Baseline and targets fit the unit, the baseline period fits the calendar, dimensions are few enough."""
+    """Baseline, targets and past values fit the unit, their periods the calendar; dimensions are few enough."""
     unit = Unit(spec.unit)
     numbers = [("baseline", spec.baseline_value)] if spec.baseline_value is not None else []
     for value, _, _ in spec.targets:
         numbers.append(("targets", value))
+    numbers += [("values", value) for _, _, value in spec.values]
     for name, value in numbers:
         try:
             parse_value(unit, f"{value:f}".rstrip("0").rstrip("."))
@@ -185,11 +197,24 @@ def check_values(spec: IndicatorSpec, spot: Any, problems: Problems) -> None:
                 spec.baseline_period).label
         except BadPeriod as exc:
             problems.add(spot("baseline"), str(exc))
+    spec.values = [(_past_period(spec, label, spot, problems), member, value) for label, member, value in spec.values]
+    for _, member, _ in spec.values:
+        if member not in {key for key, _ in spec.reporters}:
+            problems.add(spot("values"), f"{member!r} is not one of this indicator's reporters")
     if len(spec.dimensions) > MAX_DIMENSIONS:
         problems.add(spot("disaggregate"), f"{len(spec.dimensions)} dimensions; an indicator can be broken down "
                      f"{MAX_DIMENSIONS} ways at most, so its form stays usable")
     if len({d.key for d in spec.dimensions}) != len(spec.dimensions):
         problems.add(spot("disaggregate"), "each dimension needs its own key")
+
+
+def _past_period(spec: IndicatorSpec, label: str, spot: Any, problems: Problems) -> str:
+    """`label` as the indicator's calendar names it, or reported and kept as typed."""
+    try:
+        return Calendar(PeriodKind(spec.period), spec.fiscal_year_start).parse(label).label
+    except BadPeriod as exc:
+        problems.add(spot("values"), str(exc))
+        return label
 
 
 def check_indicators(spec: InitiativeSpec, problems: Problems) -> None:

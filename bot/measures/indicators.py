@@ -17,14 +17,16 @@ from sqlmodel import Session, col, select
 
 from bot.core.errors import UserError
 from bot.measures.entries import Dimension
-from bot.measures.periods import Calendar
+from bot.measures.periods import Calendar, ladder
 from bot.measures.visibility import Viewer, may_submit, sees_indicator
+from storage.ids import id_of
 from storage.measures import (
     Indicator,
     IndicatorReporter,
     IndicatorTarget,
     PeriodKind,
     Polarity,
+    Submission,
     Unit,
     Visibility,
 )
@@ -85,9 +87,9 @@ def reporters_of(
     """
     query = (
         select(IndicatorReporter, Member)
-        .join(Member, Member.id == IndicatorReporter.member_id)  # type: ignore[arg-type]
+        .join(Member, col(Member.id) == IndicatorReporter.member_id)
         .where(IndicatorReporter.indicator_id == indicator_id)
-        .order_by(IndicatorReporter.partner, IndicatorReporter.id)
+        .order_by(col(IndicatorReporter.partner), col(IndicatorReporter.id))
     )
     if not everyone:
         query = query.where(IndicatorReporter.active == True)  # noqa: E712
@@ -97,7 +99,7 @@ def reporters_of(
 def targets_of(session: Session, indicator_id: int) -> list[IndicatorTarget]:
     """The targets of `indicator_id`, soonest first."""
     return list(session.exec(
-        select(IndicatorTarget).where(IndicatorTarget.indicator_id == indicator_id).order_by(IndicatorTarget.by)
+        select(IndicatorTarget).where(IndicatorTarget.indicator_id == indicator_id).order_by(col(IndicatorTarget.by))
     ).all())
 
 
@@ -134,6 +136,7 @@ class IndicatorSpec:
     nudge: bool = True
     nudge_mentions: bool = False
     flag: bool = True
+    values: list[tuple[str, str, float]] = field(default_factory=list)  # (period, member key, value) from before cibot
 
 
 @dataclass
@@ -194,9 +197,10 @@ def upsert_indicator(
     _sync_targets(session, ind.id, spec.targets)
     _sync_reporters(session, ind.id, spec.reporters, members)
     session.flush()
+    added = _add_past_values(session, ind, spec.values)
     if before is None:
         return "created"
-    return "updated" if before != _snapshot(session, ind) else "unchanged"
+    return "updated" if added or before != _snapshot(session, ind) else "unchanged"
 
 
 def _snapshot(session: Session, ind: Indicator) -> tuple[Any, ...]:
@@ -217,13 +221,37 @@ def _sync_targets(session: Session, indicator_id: int, targets: list[tuple[float
         session.add(IndicatorTarget(indicator_id=indicator_id, value=value, by=by, label=label))
 
 
+def _add_past_values(session: Session, ind: Indicator, values: list[tuple[str, str, float]]) -> int:
+    """Store the values collected before cibot for partner periods that have none; returns how many.
+
+    A value already in the database (submitted or corrected in chat) is never replaced.
+    Each counts as submitted on time, by its reporter, with a note saying where it came from.
+    """
+    reporters = {member.key: reporter for reporter, member in reporters_of(session, ind.id or 0)}
+    calendar, zone = calendar_of(ind), zone_of(session, ind)
+    added = 0
+    for label, member_key, value in values:
+        reporter = reporters.get(member_key)
+        period = calendar.parse(label)
+        if reporter is None or session.exec(select(Submission.id).where(
+                Submission.indicator_id == ind.id, Submission.reporter_id == reporter.id,
+                Submission.period == period.label)).first() is not None:
+            continue
+        at = ladder(period, ind.due_days, 0, zone).prompt_at
+        session.add(Submission(indicator_id=id_of(ind), reporter_id=id_of(reporter), period=period.label,
+                               period_start=period.start, value=value, note="from the initiative file",
+                               submitted_by_id=reporter.member_id, submitted_at=at, updated_at=at))
+        added += 1
+    return added
+
+
 def _sync_reporters(session: Session, indicator_id: int, reporters: list[tuple[str, str]],
                     members: dict[str, int]) -> None:
     wanted = {members[key]: partner for key, partner in reporters if key in members}
     for reporter, member in reporters_of(session, indicator_id, everyone=True):
         reporter.active = member.id in wanted
         if reporter.active:
-            reporter.partner = wanted.pop(member.id) or member.organization or member.name
+            reporter.partner = wanted.pop(id_of(member)) or member.organization or member.name
         session.add(reporter)
     if wanted:
         names = {m.id: m for m in session.exec(select(Member).where(col(Member.id).in_(wanted)))}

@@ -161,11 +161,11 @@ def summaries(session: Session, indicators: list[Indicator], viewer: Viewer, tod
     expected = dict(session.exec(
         select(IndicatorReporter.indicator_id, func.count())
         .where(col(IndicatorReporter.indicator_id).in_(ids), IndicatorReporter.active == True)  # noqa: E712
-        .group_by(IndicatorReporter.indicator_id)
+        .group_by(col(IndicatorReporter.indicator_id))
     ).all())
     targets: dict[int, list[IndicatorTarget]] = defaultdict(list)
     for target in session.exec(select(IndicatorTarget).where(col(IndicatorTarget.indicator_id).in_(ids))
-                               .order_by(IndicatorTarget.by)):
+                               .order_by(col(IndicatorTarget.by))):
         targets[target.indicator_id].append(target)
     by_id = {ind.id: ind for ind in indicators}
     totals: dict[int, list[PeriodTotal]] = defaultdict(list)
@@ -174,7 +174,7 @@ def summaries(session: Session, indicators: list[Indicator], viewer: Viewer, tod
         value = total if RULES[Unit(ind.unit)].additive else total / count
         shown = value if sees_total(viewer, ind, count - int(own_count or 0)) else None
         totals[ind_id].append(PeriodTotal(period, start, shown, count))
-    return [Summary(ind, totals[ind.id or 0], expected.get(ind.id, 0), target_for(targets[ind.id or 0], today))
+    return [Summary(ind, totals[ind.id or 0], expected.get(ind.id or 0, 0), target_for(targets[ind.id or 0], today))
             for ind in indicators]
 
 
@@ -183,8 +183,8 @@ def _period_rows(session: Session, ids: list[int], viewer: Viewer, since: date |
     own = list(viewer.reporter_ids)
     mine = case((col(Submission.reporter_id).in_(own), 1), else_=0) if own else literal(0)
     query = (
-        select(Submission.indicator_id, Submission.period, Submission.period_start,
-               func.count(), func.sum(Submission.value), func.sum(mine))
+        select(Submission.indicator_id, Submission.period, Submission.period_start,  # type: ignore[call-overload]
+               func.count(), func.sum(Submission.value), func.sum(mine))  # sqlmodel types at most 4 columns
         .where(col(Submission.indicator_id).in_(ids))
         .group_by(Submission.indicator_id, Submission.period, Submission.period_start)
         .order_by(Submission.indicator_id, Submission.period_start)
@@ -201,7 +201,7 @@ def detail(session: Session, indicator: Indicator, viewer: Viewer, today: date) 
     period = latest.period if latest else ""
     rows = session.exec(
         select(Submission, IndicatorReporter)
-        .join(IndicatorReporter, IndicatorReporter.id == Submission.reporter_id)  # type: ignore[arg-type]
+        .join(IndicatorReporter, col(IndicatorReporter.id) == Submission.reporter_id)
         .where(Submission.indicator_id == indicator.id, Submission.period == period)
         .order_by(IndicatorReporter.partner)
     ).all() if latest else []
@@ -223,13 +223,21 @@ def detail(session: Session, indicator: Indicator, viewer: Viewer, today: date) 
 
 def _cells(indicator: Indicator, dims: list[Dimension], values: list[tuple[int, PartnerValue]],
            viewer: Viewer) -> dict[str, dict[str, float]]:
-    """Each dimension's categories combined across the partners that reported it, if the viewer may see them."""
+    """Each dimension's categories combined across the partners that reported it, if the viewer may see them.
+
+    For additive units the cells of a dimension add up to the total of the partners
+    that reported it, so the period's total minus them is the sum of the partners that
+    did not: that difference must not single out one other partner either.
+    """
     unit = Unit(indicator.unit)
     combined: dict[str, dict[str, float]] = {}
+    submitted = {rid for rid, _ in values}
     for dim in dims:
         reported = [(rid, v.cells[dim.key]) for rid, v in values if dim.key in v.cells]
-        others = len({rid for rid, _ in reported} - viewer.reporter_ids)
-        if not reported or not sees_total(viewer, indicator, others):
+        inside = {rid for rid, _ in reported}
+        outside = len(submitted - inside - viewer.reporter_ids) if RULES[unit].additive else 0
+        if not reported or not (sees_total(viewer, indicator, len(inside - viewer.reporter_ids))
+                                and sees_total(viewer, indicator, outside)):
             continue
         combined[dim.key] = {cat: combine(unit, [float(cells[cat]) for _, cells in reported if cat in cells])
                              for cat in dim.categories}

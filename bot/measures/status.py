@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.measures.indicators import reporters_of, zone_of
 from bot.measures.periods import Ladder, Period, ladder
@@ -70,7 +70,7 @@ def period_status(session: Session, indicator: Indicator, period: Period, now: d
     submissions = {s.reporter_id: s for s in session.exec(
         select(Submission).where(Submission.indicator_id == indicator.id, Submission.period == period.label))}
     delegate_ids = [m.delegate_id for _, m in rows if m.delegate_id]
-    delegates = {m.id or 0: m for m in session.exec(select(Member).where(Member.id.in_(delegate_ids)))}  # type: ignore[union-attr]
+    delegates = {m.id or 0: m for m in session.exec(select(Member).where(col(Member.id).in_(delegate_ids)))}
     partners = []
     for reporter, member in rows:
         sub = submissions.get(reporter.id or 0)

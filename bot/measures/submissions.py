@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.core.errors import UserError
 from bot.measures.entries import Entry
@@ -140,14 +140,14 @@ def history(session: Session, indicator_id: int) -> list[tuple[Submission, Indic
     """Every submission of `indicator_id`, newest period first, each with its corrections (oldest first)."""
     rows = session.exec(
         select(Submission, IndicatorReporter)
-        .join(IndicatorReporter, IndicatorReporter.id == Submission.reporter_id)  # type: ignore[arg-type]
+        .join(IndicatorReporter, col(IndicatorReporter.id) == Submission.reporter_id)
         .where(Submission.indicator_id == indicator_id)
-        .order_by(Submission.period_start.desc(), IndicatorReporter.partner)  # type: ignore[attr-defined]
+        .order_by(col(Submission.period_start).desc(), col(IndicatorReporter.partner))
     ).all()
     ids = [s.id for s, _ in rows]
     revisions: dict[int, list[SubmissionRevision]] = {}
     if ids:
-        for rev in session.exec(select(SubmissionRevision).where(SubmissionRevision.submission_id.in_(ids))  # type: ignore[attr-defined]
-                                .order_by(SubmissionRevision.changed_at, SubmissionRevision.id)):
+        for rev in session.exec(select(SubmissionRevision).where(col(SubmissionRevision.submission_id).in_(ids))
+                                .order_by(col(SubmissionRevision.changed_at), col(SubmissionRevision.id))):
             revisions.setdefault(rev.submission_id, []).append(rev)
     return [(s, r, revisions.get(s.id or 0, [])) for s, r in rows]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, col, or_, select
 
 from bot.core.context import Context
 from storage.measures import Indicator, IndicatorReporter, Visibility
@@ -53,10 +53,10 @@ def viewer_for(session: Session, member_id: int | None, *, backbone: bool) -> Vi
     rows = session.exec(
         select(IndicatorReporter.id, IndicatorReporter.indicator_id).where(or_(
             IndicatorReporter.member_id == member_id,
-            IndicatorReporter.member_id.in_(delegators),  # type: ignore[attr-defined]
+            col(IndicatorReporter.member_id).in_(delegators),
         ))
     ).all()
-    return Viewer(member_id, backbone, frozenset(r for r, _ in rows), frozenset(i for _, i in rows))
+    return Viewer(member_id, backbone, frozenset(r for r, _ in rows if r is not None), frozenset(i for _, i in rows))
 
 
 def sees_indicator(viewer: Viewer, indicator: Indicator) -> bool:

@@ -7,18 +7,22 @@ whose bare command is called `show` (`/ci glossary show term:`). Options come fr
 the usage line: a single placeholder (``TERM``, ``[COMMAND]``) becomes a typed option
 named after it (several such placeholders, one option each), anything else becomes a
 free-text `args` option, and each ``--option`` becomes an option of its own, with
-choices when the usage lists them (``--kind decision|discussion``). Beyond Discord's 25
-names under /ci, the rest are reachable through ``/ci run command:``.
+choices when the usage lists them (``--kind decision|discussion``). Discord requires
+only a command's first word, and its required ``--options`` when it has one: the rest
+the core checks and explains, and several commands open a form when they are left out
+(``/ci submit INDICATOR`` without a value, ``/ci propose`` alone). Beyond Discord's 25
+names under /ci, the rest are reachable through ``/ci run command:``; the words whose
+commands are all for backbone staff go there first, so members keep theirs typed.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.core.messages import clip
-from bot.core.registry import Command, Registry
+from bot.core.registry import Access, Command, Registry
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +98,8 @@ def slash_layout(registry: Registry, completers: frozenset[str] = frozenset()) -
     specs: list[SlashSpec] = []
     words = list(by_word.items())
     if len(words) > MAX_CHOICES:
-        words = words[:MAX_CHOICES - 1]
+        kept = sorted(words, key=lambda item: _staff_only(item[1]))[:MAX_CHOICES - 1]
+        words = [item for item in words if item in kept]
         specs.append(SlashSpec("", CATCH_ALL, "Any other /ci command, typed as in Slack or the console", (), (
             OptionSpec("command", "The command and what follows, e.g. glossary add TERM = DEFINITION",
                        required=True, complete="command" if "command" in completers else ""),)))
@@ -133,11 +138,13 @@ def _options(command: Command, completers: frozenset[str]) -> tuple[OptionSpec, 
         shape = clip(f"/ci {command.name} {' '.join(rest)}{example}", 100)
         for position, slot in enumerate(s for s in slots if s):
             name = _name(slot.group(2).lower())
-            options.append(OptionSpec(name, shape, required=not slot.group(1),
+            options.append(OptionSpec(name, shape, required=position == 0 and not slot.group(1),
                                       complete=name if name in completers else "", position=position))
     elif rest:
         options.append(OptionSpec("args", clip(" ".join(rest) + example, 100)))
-    return tuple(sorted(options, key=lambda o: not o.required))
+    if not any(o.required and not o.flag for o in options):
+        options = [replace(o, required=False) for o in options]
+    return tuple(sorted(options, key=lambda o: (not o.required, o.flag)))
 
 
 def _flag(match: re.Match[str], completers: frozenset[str]) -> OptionSpec:
@@ -150,11 +157,15 @@ def _flag(match: re.Match[str], completers: frozenset[str]) -> OptionSpec:
                       complete=kind, choices=choices[:MAX_CHOICES])
 
 
+def _staff_only(commands: list[Command]) -> bool:
+    return all(c.access == Access.BACKBONE for c in commands)
+
+
 def _name(text: str) -> str:
     return _NAME_CHARS.sub("-", text.lower()).strip("-")[:32] or "run"
 
 
-def _warn_dropped(commands: list[Command]) -> None:
+def _warn_dropped(commands: list[SlashSpec]) -> None:
     if commands:
         log.warning("Discord allows %d subcommands per level; not offering %s in Discord",
                     MAX_CHOICES, ", ".join(f"/ci {c.name}" for c in commands))

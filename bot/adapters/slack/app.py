@@ -10,6 +10,7 @@ is slower the modal closes and the answer is posted when it arrives.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable
 from typing import Any
 
@@ -45,8 +46,19 @@ def build_slack_app(core: Core, settings: SlackSettings, *, background: Backgrou
     return app
 
 
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#[A-Z0-9]+\|([^>]*)>")
+
+
 def typed_text(text: str) -> str:
-    """What the user typed: Slack sends ``&``, ``<`` and ``>`` in command text as HTML entities."""
+    """What the user typed, with Slack's markup (the manifest sets ``should_escape``) made plain.
+
+    Picked members stay as ``<@U123|name>`` so the core can resolve them; links
+    become their bare URL and channels their ``#name``. Slack sends ``&``, ``<`` and
+    ``>`` typed by the user as HTML entities, which are decoded last.
+    """
+    text = _LINK.sub(r"\1", text)
+    text = _CHANNEL.sub(r"#\1", text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 

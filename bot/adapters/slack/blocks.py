@@ -71,7 +71,7 @@ def reply_blocks(reply: Reply, limit: int = MESSAGE_BLOCKS_MAX) -> list[Block]:
 
 def fallback_text(reply: Reply) -> str:
     """The notification text sent with the blocks: the reply as mrkdwn with plain parts escaped."""
-    parts = [escape(reply.title, "slack")] if reply.title else []
+    parts: list[str] = [escape(reply.title, "slack")] if reply.title else []
     parts += reply.sections
     parts += [f"{escape(f.label, 'slack')}: {f.value}" for f in reply.fields]
     if reply.context:

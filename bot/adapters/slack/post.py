@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -12,6 +12,7 @@ from bot.adapters.slack.blocks import fallback_text, reply_blocks
 from bot.core.messages import Reply
 
 log = logging.getLogger(__name__)
+IN_YOUR_DMS = "The chart is in your direct messages with cibot."
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,14 @@ class Surface:
 async def show(client: AsyncWebClient, reply: Reply, surface: Surface) -> None:
     """Post `reply` for the user of `surface`; ephemeral replies are seen by that user only.
 
-    A reply's image is uploaded to the channel (files_upload_v2) when the reply is
-    public and the channel is known; otherwise its alt text, which the blocks always
-    carry, stands in for it.
+    A reply's image is uploaded (files_upload_v2) after it: to the channel when the
+    reply is public, else to the user's direct messages with the bot, because Slack
+    cannot attach a file to an ephemeral message; the reply then says where the chart
+    went, and its blocks always carry the chart's alt text.
     """
+    image_in_dm = reply.image is not None and (reply.ephemeral or not surface.channel_id)
+    if image_in_dm:
+        reply = replace(reply, context=" ".join(filter(None, (reply.context, IN_YOUR_DMS))))
     blocks = reply_blocks(reply)
     if not blocks:
         return
@@ -45,7 +50,9 @@ async def show(client: AsyncWebClient, reply: Reply, surface: Surface) -> None:
     else:
         await client.chat_postMessage(channel=surface.channel_id or surface.user_id, text=text, blocks=blocks,
                                       unfurl_links=False, unfurl_media=False)
-    if reply.image is not None and not reply.ephemeral and surface.channel_id:
-        await client.files_upload_v2(channel=surface.channel_id, content=reply.image.data,
-                                     filename=reply.image.filename, title=reply.image.alt,
-                                     alt_txt=reply.image.alt)
+    if reply.image is not None:
+        channel = surface.channel_id
+        if image_in_dm:
+            channel = (await client.conversations_open(users=surface.user_id))["channel"]["id"]
+        await client.files_upload_v2(channel=channel, content=reply.image.data, filename=reply.image.filename,
+                                     title=reply.image.alt, alt_txt=reply.image.alt)

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -46,5 +47,6 @@ class SlackSettings:
     def web_client(self, *, retry_rate_limited: bool = True) -> AsyncWebClient:
         """A Web API client for the bot token; it retries one 429 after Retry-After unless told not to."""
         base_url = self.api_url if self.api_url.endswith("/") else self.api_url + "/"
-        handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=1)] if retry_rate_limited else []
+        handlers: list[AsyncRetryHandler] = (
+            [AsyncRateLimitErrorRetryHandler(max_retry_count=1)] if retry_rate_limited else [])
         return AsyncWebClient(token=self.bot_token, base_url=base_url, retry_handlers=handlers)

@@ -8,7 +8,7 @@ Create Date: 2026-11-29 19:48:52.957192
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import storage.types

@@ -8,7 +8,7 @@ Create Date: 2026-11-29 20:00:08.546029
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import storage.types
