@@ -22,6 +22,7 @@ class ChainCheck:
     checked: int
     broken_id: int | None = None
     problem: str = ""
+    head: str = ""  # the last event's hash: keep it elsewhere to detect deleted newest events
 
     @property
     def ok(self) -> bool:
@@ -43,7 +44,7 @@ def verify_chain(session: Session) -> ChainCheck:
         events = session.exec(select(AuditEvent).where(col(AuditEvent.id) > last_id)
                               .order_by(col(AuditEvent.id)).limit(BATCH)).all()
         if not events:
-            return ChainCheck(checked)
+            return ChainCheck(checked, head=prev_hash)
         for event in events:
             assert event.id is not None
             if event.prev_hash != prev_hash:

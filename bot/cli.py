@@ -251,7 +251,7 @@ def discord_sync() -> None:
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the audit log's hash chain; exit 1 at the first broken or missing event."""
+    """Check the audit log's hash chain and print its head; exit 1 at the first broken or missing event."""
     from bot.audit_chain import verify_chain
     from storage.db import session_scope
 
@@ -260,7 +260,9 @@ def audit_verify() -> None:
     if not check.ok:
         typer.echo(f"audit log BROKEN at event {check.broken_id}: {check.problem}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"audit log intact: {check.checked} events checked")
+    typer.echo(f"audit log intact: {check.checked} events checked; head {check.head or '(empty)'}")
+    typer.echo("Keep the head somewhere else: a later head must follow from it, which also shows "
+               "if the newest events were deleted.")
 
 
 def _export(kind: str, fmt: str, output: Path | None, initiative: str) -> None:

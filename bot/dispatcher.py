@@ -58,6 +58,7 @@ PACES = {
     "discord": Pace(channel_interval=1.0, workspace_rate=40.0, per_bot=True),
 }
 UNLIMITED = Pace(channel_interval=0.0, workspace_rate=0.0)
+BURST = 2.0  # sends of one workspace that may go back to back after the event loop was held up
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ class Dispatcher:
         self._busy: set[tuple[str, str, str]] = set()
         self._gate_slot: dict[tuple[str, ...], float] = {}
         self._gate_paused: dict[tuple[str, ...], float] = {}
-        self._gate_sent: dict[tuple[str, ...], float] = {}
+        self._gate_bucket: dict[tuple[str, ...], tuple[float, float]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._outcomes: list[dict[str, Any]] = []
         self._flush_lock = asyncio.Lock()
@@ -323,8 +324,9 @@ class Dispatcher:
 
         Slots are taken after any 429 pause of the workspace, one `1 / workspace_rate`
         apart; a message whose slot was overtaken by a pause takes a new one after it,
-        so the messages held back by a 429 do not all go at the instant it ends. Sends
-        of one workspace also stay an interval apart when the loop wakes several late.
+        so the messages held back by a 429 do not all go at the instant it ends. When a
+        busy event loop wakes several late messages at once, a token bucket `BURST`
+        deep lets only that many go together and spaces the rest at the rate.
         """
         loop = asyncio.get_running_loop()
         while True:
@@ -337,11 +339,16 @@ class Dispatcher:
             await asyncio.sleep(max(0.0, slot - loop.time()))
             if self._gate_paused.get(gate, 0.0) > loop.time():
                 continue
-            if pace.workspace_rate:  # a busy event loop wakes late messages together: still one interval apart
-                while (wait := self._gate_sent.get(gate, 0.0) + 1 / pace.workspace_rate - loop.time()) > 0:
-                    await asyncio.sleep(wait)
-                self._gate_sent[gate] = loop.time()
+            if pace.workspace_rate:  # a busy event loop wakes late messages together: only a few go at once
+                while (tokens := self._tokens(gate, pace.workspace_rate, loop.time())) < 1:
+                    await asyncio.sleep((1 - tokens) / pace.workspace_rate)
+                self._gate_bucket[gate] = (tokens - 1, loop.time())
             return
+
+    def _tokens(self, gate: tuple[str, ...], rate: float, now: float) -> float:
+        """How many sends the workspace's bucket (`BURST` deep, refilled at `rate`) allows right now."""
+        tokens, at = self._gate_bucket.get(gate, (BURST, now))
+        return min(BURST, tokens + (now - at) * rate)
 
     def _pace(self, platform: str) -> Pace:
         return self.paces.get(platform, UNLIMITED)

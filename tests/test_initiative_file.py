@@ -371,3 +371,24 @@ def test_maria_can_use_the_bot_after_the_example_loads(engine: Engine, chat: Cha
     assert "Riverbend Children's Alliance" in found
     readiness = text_of(maria.say("/ci glossary school readiness"))
     assert "education: A child's skills" in readiness and "health: A child arrives" in readiness
+
+
+def test_times_are_stored_in_utc_and_read_back_timezone_aware(engine: Engine) -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from tests.factories import seed
+
+    seeded = seed(engine)
+    back_in_chicago = datetime(2026, 7, 1, 9, 0, tzinfo=timezone(timedelta(hours=-5)))
+    with session_scope(engine) as session:
+        member = session.get(Member, seeded.members["lena"])
+        member.out_of_office_until = back_in_chicago
+        session.add(member)
+    with session_scope(engine) as session:
+        stored = session.get(Member, seeded.members["lena"]).out_of_office_until
+    assert stored == back_in_chicago and stored.tzinfo == UTC and stored.hour == 14
+    with pytest.raises(Exception, match="naive datetime"), session_scope(engine) as session:
+        member = session.get(Member, seeded.members["lena"])
+        member.out_of_office_until = datetime(2026, 7, 1, 9, 0)  # noqa: DTZ001
+        session.add(member)
+        session.flush()

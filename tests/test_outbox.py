@@ -171,7 +171,7 @@ async def test_429_retry_after_is_honoured_and_channels_are_paced(engine: Engine
         assert not later or later[0] - limited_at >= 1.0
     # The other channels did not wait for channel C1.
     others = sorted(d.at for d in server.deliveries if d.channel != "C1")
-    assert others[-1] - others[0] < 0.5
+    assert others[-1] - others[0] < 0.9  # less than one channel interval
 
 
 class AnswerLost(FakeSender):

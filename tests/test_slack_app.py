@@ -62,7 +62,7 @@ def register_demo(registry: Registry) -> None:
         return Reply(sections=[ctx.markup.escape(ctx.require_member().name)], ephemeral=True)
 
     def slow(ctx: Context, args: Args) -> Reply:
-        time.sleep(1.0)
+        time.sleep(3.0)
         return Reply(sections=["done slowly"], ephemeral=True)
 
     def again(ctx: Context, value: str, fields: dict[str, str]) -> Reply:
@@ -91,7 +91,7 @@ def register_demo(registry: Registry) -> None:
             name=fields["name"], sector=fields["sector"], count=fields["count"], value=value)])
 
     def slow_save(ctx: Context, value: str, fields: dict[str, str]) -> Reply | FormErrors:
-        time.sleep(1.0)
+        time.sleep(3.0)
         return save(ctx, value, fields)
 
     registry.command("echo", echo, access=Access.ANYONE, summary="Say it back.", usage="/ci echo TEXT")
@@ -244,7 +244,7 @@ async def test_ack_comes_before_slow_work(slack: SlackSide) -> None:
     started = time.monotonic()
     status, body = await slack.command("UMARIA", "slow")
     assert (status, body) == (200, "")
-    assert time.monotonic() - started < 0.8
+    assert time.monotonic() - started < 2.5  # acknowledged long before the 3 s of work end
     call = await slack.api.wait_for("response_url")
     assert "done slowly" in texts(call.blocks)
 
@@ -302,7 +302,7 @@ async def test_slow_submission_closes_modal_and_answers_later(
     started = time.monotonic()
     status, body = await slack.submit("UAISHA", view, {"name": "Ada", "count": "1", "sector": "nonprofit"})
     assert (status, body) == (200, "")
-    assert time.monotonic() - started < 0.8
+    assert time.monotonic() - started < 2.5  # acknowledged long before the 3 s of work end
     saved = await slack.api.wait_for("response_url", 2)
     assert "Ada (nonprofit, 1 staff) saved as #slow." in texts(saved.blocks)
 

@@ -78,7 +78,7 @@ async def test_posts_to_one_channel_are_a_second_apart_others_are_not_held_up(
     steer = arrivals["CSTEER"]
     assert len(steer) == 3
     assert min(b - a for a, b in zip(steer, steer[1:], strict=False)) >= 0.95
-    assert arrivals["CDATA"][0] - started < 0.5
+    assert arrivals["CDATA"][0] - started < 0.9  # not held behind CSTEER's one-second spacing
 
 
 async def test_429_raises_rate_limited_and_the_retry_waits_retry_after(

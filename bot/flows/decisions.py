@@ -21,6 +21,7 @@ from bot import decisions
 from bot.core.args import Args
 from bot.core.context import Context
 from bot.core.errors import UserError
+from bot.core.members import find_member
 from bot.core.messages import Button, Field, FieldKind, Form, FormErrors, FormField, Reply
 from bot.core.registry import Access, Registry
 from bot.decision_cards import (
@@ -38,7 +39,7 @@ from bot.tally import Rule
 from storage.decisions import Decision, DecisionStatus
 from storage.ids import id_of
 from storage.meetings import Meeting, MeetingNote, MeetingStatus, NoteKind
-from storage.models import Group, GroupKind, Member, PlatformIdentity
+from storage.models import Group, GroupKind
 
 PROPOSE_USAGE = ('/ci propose "TITLE" --closes 3d [--rule majority|two-thirds|consent|consensus] '
                  '[--quorum 3|50%] [--group KEY] [--body TEXT] [--why TEXT] [--evidence URL] [--indicators KEY,KEY] '
@@ -50,7 +51,6 @@ AGREED_ACTION = "decision.record_agreed"
 _RELATIVE = re.compile(r"^(\d+)\s*(m|min|h|d|w|mo)$")
 _UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks", "mo": "months"}
 DEFAULT_LOOKBACK_DAYS = 31  # for a group's first meeting: decisions closed in the month before
-_MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
 _PING_OR_LINK = re.compile(r"<[@!#]|@\w|https?://", re.IGNORECASE)
 
 
@@ -135,27 +135,6 @@ def find_group(ctx: Context, key: str | None) -> Group:
     if len(steering) == 1:
         return steering[0]
     raise UserError("Which group decides? Add --group KEY, e.g. --group steering.")
-
-
-def find_member(ctx: Context, text: str) -> Member:
-    """A member named by @key, key, a platform mention or their full name."""
-    initiative = ctx.require_initiative()
-    raw = text.strip()
-    mention = _MENTION.match(raw)
-    if mention:
-        found = ctx.session.exec(select(Member).join(
-            PlatformIdentity, col(PlatformIdentity.member_id) == Member.id)
-            .where(PlatformIdentity.platform == ctx.origin.platform,
-                   PlatformIdentity.platform_user_id == mention.group(1),
-                   Member.initiative_id == initiative.id)).first()
-    else:
-        name = raw.lstrip("@").lower()
-        members = ctx.session.exec(select(Member).where(Member.initiative_id == initiative.id)).all()
-        found = next((m for m in members if m.key.lower() == name), None) or next(
-            (m for m in members if m.name.lower() == name), None)
-    if found is None or not found.active:
-        raise UserError(f"I don't know a member “{raw}”. Name them by @mention or by their member key.")
-    return found
 
 
 def cited_indicators(ctx: Context, text: str) -> str:

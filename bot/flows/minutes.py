@@ -9,7 +9,6 @@ action items stay open and appear on every agenda until done).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from functools import partial
@@ -20,6 +19,7 @@ from bot import meeting_series as series
 from bot.core.args import Args
 from bot.core.context import Context
 from bot.core.errors import UserError
+from bot.core.members import find_member
 from bot.core.messages import Button, Reply
 from bot.core.registry import Registry
 from bot.core.render import Dialect, dialect
@@ -47,11 +47,10 @@ from storage.meetings import (
     MeetingStatus,
     NoteKind,
 )
-from storage.models import Group, Member, Membership, PlatformIdentity
+from storage.models import Group, Membership
 
 ACTION_USAGE = "/ci action @MEMBER TEXT [due DATE], e.g. /ci action @tom Share the Q1 attendance file due 2026-03-20"
 MAX_NOTE = 2000
-_MENTION = re.compile(r"<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>")
 _CARRIED = (ItemStatus.PROPOSED, ItemStatus.ACCEPTED, ItemStatus.DEFERRED)
 
 
@@ -215,39 +214,12 @@ def _noting(kind: NoteKind) -> Callable[[Context, Args], Reply]:
     return handler
 
 
-def resolve_member(ctx: Context, word: str) -> Member:
-    """The member `word` names: a platform mention, ``@key``, a key, or a (first) name."""
-    initiative = ctx.require_initiative()
-    session = ctx.session
-    mention = _MENTION.fullmatch(word)
-    if mention:
-        found = session.exec(select(Member).join(PlatformIdentity, col(PlatformIdentity.member_id) == Member.id)
-                             .where(PlatformIdentity.platform == ctx.origin.platform,
-                                    PlatformIdentity.platform_user_id == mention.group(1),
-                                    Member.initiative_id == initiative.id)).first()
-        if found is None:
-            raise UserError("The person you mentioned is not a member of this initiative.", usage=ACTION_USAGE)
-        return found
-    name = word.lstrip("@").strip().lower()
-    members = session.exec(select(Member).where(Member.initiative_id == initiative.id,
-                                                Member.active == True)).all()  # noqa: E712
-    for matches in ([m for m in members if m.key.lower() == name],
-                    [m for m in members if m.name.lower() == name],
-                    [m for m in members if m.name.lower().split()[0] == name]):
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            keys = ", ".join(sorted(m.key for m in matches))
-            raise UserError(f"“{word}” could be {keys}; use the member key.", usage=ACTION_USAGE)
-    raise UserError(f"There is no member “{word.lstrip('@')}”.", usage=ACTION_USAGE)
-
-
 def add_action(ctx: Context, args: Args) -> Reply:
     """`/ci action @member TEXT [due DATE]`: an action item, in the minutes if a meeting is in progress."""
     author = ctx.require_member()
     if len(args.words) < 2:
         raise UserError("Please name who does it and what.", usage=ACTION_USAGE)
-    owner = resolve_member(ctx, args.words[0])
+    owner = find_member(ctx, args.words[0], usage=ACTION_USAGE)
     words = args.words[1:]
     due: date | None = None
     lowered = [w.lower() for w in words]
