@@ -14,9 +14,11 @@ team T1 and Discord channel 900000000000000001 in guild 800000000000000001.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from storage.db import session_scope
 from storage.models import (
@@ -98,3 +100,22 @@ def seed(engine: Engine, slug: str = "riverbend", timezone: str = "America/Chica
             for member_key, role in roles.items():
                 s.add(Membership(member_id=members[member_key], group_id=group.id, role=role))
         return Seeded(initiative.id, members, groups)
+
+
+
+@contextmanager
+def append_only_guard_lifted(engine: Engine) -> Iterator[Connection]:
+    """A connection on which the audit table's append-only guard is off, as for someone with raw
+    database access; the guard is back on afterwards (PostgreSQL test schemas are shared by tests)."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            for verb in ("update", "delete"):
+                connection.exec_driver_sql(f"DROP TRIGGER auditevent_no_{verb}")
+            yield connection
+            for verb in ("UPDATE", "DELETE"):
+                connection.exec_driver_sql(f"CREATE TRIGGER auditevent_no_{verb.lower()} BEFORE {verb} ON auditevent "
+                                           "BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END")
+        else:
+            connection.exec_driver_sql("ALTER TABLE auditevent DISABLE TRIGGER auditevent_append_only")
+            yield connection
+            connection.exec_driver_sql("ALTER TABLE auditevent ENABLE TRIGGER auditevent_append_only")

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from bot.audit_chain import verify_chain
@@ -39,7 +40,7 @@ from storage.models import (
 )
 from tests.chat import Chat, text_of
 from tests.decision_helpers import add_member, posts_of, vote
-from tests.factories import Seeded, seed
+from tests.factories import Seeded, append_only_guard_lifted, seed
 
 
 @pytest.fixture
@@ -495,22 +496,34 @@ def test_audit_chain_verifies_and_detects_a_tampered_row(chat: Chat, cast: Seede
     with Session(chat.core.engine) as s:
         check = verify_chain(s)
     assert check.ok and check.checked >= 3, str(check)
-    with session_scope(chat.core.engine) as s:
+    with Session(chat.core.engine) as s:
         target = s.exec(select(AuditEvent).where(AuditEvent.kind == "decision.vote")).first()
-        s.execute(text("UPDATE auditevent SET data = :d WHERE id = :i"),
-                  {"d": target.data.replace("agree", "disagree"), "i": target.id})  # type: ignore[union-attr]
+    with append_only_guard_lifted(chat.core.engine) as raw:
+        raw.execute(text("UPDATE auditevent SET data = :d WHERE id = :i"),
+                    {"d": target.data.replace("agree", "disagree"), "i": target.id})  # type: ignore[union-attr]
     with Session(chat.core.engine) as s:
         broken = verify_chain(s)
     assert not broken.ok and broken.broken_id == target.id and "edited" in str(broken)  # type: ignore[union-attr]
+
+
+def test_the_database_refuses_to_edit_or_delete_audit_events(chat: Chat, cast: Seeded) -> None:
+    decision = open_vote(chat)
+    vote(chat, "aisha", decision, "agree")
+    for statement in ("UPDATE auditevent SET data = '{}'", "DELETE FROM auditevent"):
+        with pytest.raises(DBAPIError, match="append-only"), session_scope(chat.core.engine) as s:
+            s.execute(text(statement))
+    with Session(chat.core.engine) as s:
+        assert verify_chain(s).ok
 
 
 def test_audit_chain_detects_a_deleted_row(chat: Chat, cast: Seeded) -> None:
     decision = open_vote(chat)
     vote(chat, "aisha", decision, "agree")
     vote(chat, "james", decision, "agree")
-    with session_scope(chat.core.engine) as s:
+    with Session(chat.core.engine) as s:
         ids = [e.id for e in s.exec(select(AuditEvent).order_by(AuditEvent.id)).all()]
-        s.execute(text("DELETE FROM auditevent WHERE id = :i"), {"i": ids[1]})
+    with append_only_guard_lifted(chat.core.engine) as raw:
+        raw.execute(text("DELETE FROM auditevent WHERE id = :i"), {"i": ids[1]})
     with Session(chat.core.engine) as s:
         broken = verify_chain(s)
     assert broken.broken_id == ids[2] and "deleted or inserted" in broken.problem

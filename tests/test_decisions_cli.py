@@ -46,6 +46,7 @@ def test_audit_verify_passes_then_finds_an_edited_vote(voted: tuple[str, Path]) 
         assert events >= 6  # at least 2 proposals and 4 votes
         assert f"audit log intact: {events} events checked" in ok.stdout
         (event_id,) = conn.execute("SELECT id FROM auditevent WHERE kind = 'decision.vote' ORDER BY id").fetchone()
+        conn.execute("DROP TRIGGER auditevent_no_update")  # someone with raw database access
         conn.execute("UPDATE auditevent SET data = replace(data, 'agree', 'disagree') WHERE id = ?", (event_id,))
     broken = cibot("audit", "verify", db=db)
     assert broken.returncode == 1
@@ -55,6 +56,7 @@ def test_audit_verify_passes_then_finds_an_edited_vote(voted: tuple[str, Path]) 
 def test_audit_verify_finds_a_deleted_event(voted: tuple[str, Path]) -> None:
     db, path = voted
     with sqlite3.connect(path) as conn:
+        conn.execute("DROP TRIGGER auditevent_no_delete")  # someone with raw database access
         conn.execute("DELETE FROM auditevent WHERE id = 3")
     broken = cibot("audit", "verify", db=db)
     assert broken.returncode == 1 and "BROKEN at event 4" in broken.stderr and "deleted" in broken.stderr
