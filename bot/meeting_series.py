@@ -185,8 +185,11 @@ def on_date(session: Session, cadences: list[Cadence], day: date, timezone: str,
     start = to_utc(datetime.combine(day, time(0)), timezone)
     end = to_utc(datetime.combine(day + timedelta(days=1), time(0)), timezone)
     found = [o for c in cadences for o in occurrences_between(session, c, start, end, include_skipped=True)]
+    if at is not None and found and not any(o.local_start(timezone).time() == at for o in found):
+        times = ", ".join(f"{o.local_start(timezone):%H:%M}" for o in sorted(found, key=lambda o: o.starts_at))
+        raise UserError(f"There is no meeting at {at:%H:%M} on {day:%a %d %b %Y}; that day's meetings are at {times}.")
     if at is not None:
-        found = [o for o in found if o.local_start(timezone).time() == at] or found
+        found = [o for o in found if o.local_start(timezone).time() == at]
     if len(found) == 1:
         return found[0]
     if len(found) > 1:

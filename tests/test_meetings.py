@@ -289,8 +289,10 @@ def test_two_meetings_on_one_day_are_told_apart_by_their_time(chat: Chat, engine
     maria = chat.as_("maria")
     both = text_of(maria.say("/ci meeting skip mar 12 --group steering"))
     assert "There are 2 meetings on Thu 12 Mar 2026 (10:00 Steering, 14:00 Planning)" in both
+    assert "There is no meeting at 11:00 on Thu 12 Mar 2026; that day's meetings are at 10:00, 14:00" in text_of(
+        maria.say("/ci meeting skip mar 12 11:00 --group steering"))
     assert "Skipped the Steering committee meeting “Planning” of Thu 12 Mar 2026 14:00" in text_of(
-        maria.say("/ci meeting skip mar 12 14:00 --group steering"))
+        maria.say("/ci meeting skip mar 12 2pm --group steering"))
     moved = text_of(maria.say("/ci meeting move 2026-03-12 10:00 to 2026-03-13 9:00 --group steering"))
     assert "Moved the Steering committee meeting “Steering” from Thu 12 Mar 2026 10:00 to Fri 13 Mar 2026 09:00" in moved
     olga = chat.as_("olga")
