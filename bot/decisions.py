@@ -280,14 +280,14 @@ def cast(session: Session, decision_id: int, member: Member, choice_text: str, r
     reason = reason.strip()
     if len(reason) > MAX_REASON:
         raise UserError(f"Your reason is {len(reason)} characters long; keep it under {MAX_REASON}.")
-    if decision.reason_required and not reason:
-        raise ReasonNeeded(f"Decision #{decision.id} asks every voter for a reason. Add one after your vote, "
-                           f"like /ci vote {decision.id} {choice.value} because ...")
     policy = policy_for(session, decision.group_id)
     principals = [m for m in _principals_of(session, decision, member) if may_vote(session, decision, m, policy)]
     voting_self = may_vote(session, decision, member, policy)
     if not voting_self and not principals:
         raise NotAllowed(_not_eligible_message(session, decision, member, policy.vote_roles))
+    if decision.reason_required and not reason:
+        raise ReasonNeeded(f"Decision #{decision.id} asks every voter for a reason. Add one after your vote, "
+                           f"like /ci vote {decision.id} {choice.value} because ...")
     result = CastResult(decision, choice)
     if voting_self:
         _put_vote(session, decision, member, None, choice, reason, now, result)

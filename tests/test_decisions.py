@@ -239,6 +239,8 @@ def test_required_reason_opens_a_form_and_reasons_are_escaped(engine: Engine, ca
     slack = chat_on(engine, "slack", "UMARIA", channel="CSTEER", team="T1")
     reply = slack.say('/ci propose "Adopt it" --closes 3d --reasons required')
     decision_id = reply.title.split("#")[1].split(":")[0]
+    observer = slack.as_("UOLGA").click(reply.buttons[0])  # refused at once, not after writing a reason
+    assert isinstance(observer, Reply) and observer.form is None and "vote" in text_of(observer).lower()
     click = slack.as_("UAISHA").click(reply.buttons[0])
     assert isinstance(click, Reply) and isinstance(click.form, Form)
     empty = slack.as_("UAISHA").submit(click.form, {"reason": " "})
