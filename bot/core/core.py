@@ -23,7 +23,7 @@ from bot.core.context import Context, Origin, registration_hint, unbound_hint
 from bot.core.errors import NotAllowed, NotRegistered, UserError
 from bot.core.identity import resolve
 from bot.core.messages import FormErrors, Home, Reply
-from bot.core.registry import Access, Registry
+from bot.core.registry import Access, Completion, Registry
 from bot.core.render import dialect
 from bot.core.router import match
 from storage.db import session_scope
@@ -54,8 +54,11 @@ class Core:
         """The caller's home page: every registered section that has something for them."""
         return await asyncio.to_thread(self.home_sync, origin)
 
-    async def complete(self, origin: Origin, kind: str, prefix: str) -> list[str]:
-        """Up to 25 completions of `prefix` for an option of `kind` (``term``, ``group``, ...)."""
+    async def complete(self, origin: Origin, kind: str, prefix: str) -> list[str | Completion]:
+        """Up to 25 completions of `prefix` for an option of `kind` (``term``, ``group``, ...).
+
+        A plain string is both shown and used; a `Completion` shows its label and uses its value.
+        """
         return await asyncio.to_thread(self.complete_sync, origin, kind, prefix)
 
     def command_sync(self, origin: Origin, text: str) -> Reply:
@@ -89,7 +92,7 @@ class Core:
         result = self._guarded(origin, run)
         return result if isinstance(result, Home) else Home("cibot", [result])
 
-    def complete_sync(self, origin: Origin, kind: str, prefix: str) -> list[str]:
+    def complete_sync(self, origin: Origin, kind: str, prefix: str) -> list[str | Completion]:
         """The blocking body of `complete`."""
         completer = self.registry.completers.get(kind)
         if completer is None:
@@ -98,7 +101,7 @@ class Core:
             ctx = self._context(session, origin)
             if ctx.initiative is None:
                 return []
-            return completer(ctx, prefix)[:25]
+            return list(completer(ctx, prefix)[:25])
 
     def _context(self, session: Session, origin: Origin) -> Context:
         who = resolve(session, origin)

@@ -6,7 +6,7 @@ read from it. Nothing is wired at import time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -26,7 +26,17 @@ class Access(StrEnum):
 CommandHandler = Callable[[Context, Args], Reply]
 ActionHandler = Callable[[Context, str, dict[str, str]], "Reply | FormErrors"]
 HomeSection = Callable[[Context], "list[Reply]"]
-Completer = Callable[[Context, str], list[str]]
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One completion offered while typing: `label` is shown, `value` goes into the command."""
+
+    value: str
+    label: str
+
+
+Completer = Callable[[Context, str], Sequence[str | Completion]]
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,7 @@ class Command:
     access: Access = Access.MEMBER
     options: frozenset[str] = frozenset()
     details: str = ""
+    completes: frozenset[tuple[str, str]] = frozenset()  # (usage placeholder, completer kind)
 
     @property
     def name(self) -> str:
@@ -75,12 +86,19 @@ class Registry:
         access: Access = Access.MEMBER,
         options: tuple[str, ...] = (),
         details: str = "",
+        completes: dict[str, str] | None = None,
     ) -> None:
-        """Add the command `/ci WORDS`."""
+        """Add the command `/ci WORDS`.
+
+        `completes` names the completer kind for usage placeholders not named after one,
+        e.g. ``{"ID": "decision"}``; placeholders named after a kind (``TERM``,
+        ``@MEMBER``) complete without it.
+        """
         path = tuple(words.split())
         if path in self.commands:
             raise ValueError(f"command {words!r} registered twice")
-        self.commands[path] = Command(path, handler, summary, usage, access, frozenset(options), details)
+        self.commands[path] = Command(path, handler, summary, usage, access, frozenset(options), details,
+                                      frozenset((completes or {}).items()))
 
     def action(self, name: str, handler: ActionHandler, *, access: Access = Access.MEMBER) -> None:
         """Add the handler for button or form action `name`."""

@@ -54,6 +54,9 @@ DEFAULT_LOOKBACK_DAYS = 31  # for a group's first meeting: decisions closed in t
 _PING_OR_LINK = re.compile(r"<[@!#]|@\w|https?://", re.IGNORECASE)
 
 
+BY_ID = {"ID": "decision"}  # an ID in these usages autocompletes open decisions
+
+
 def register(registry: Registry) -> None:
     """Add the decision commands, the vote buttons and the proposal and reason forms."""
     registry.command("propose", propose, usage=PROPOSE_USAGE,
@@ -61,25 +64,27 @@ def register(registry: Registry) -> None:
                               "reasons"),
                      summary="Put a proposal to a group's vote (no arguments opens a form).",
                      details="Rules: " + "; ".join(f"{r.value} {r.explained}" for r in Rule) + ".")
-    registry.command("vote", vote_command, usage="/ci vote ID agree|abstain|disagree|block [REASON]",
+    registry.command("vote", vote_command, completes=BY_ID,
+                     usage="/ci vote ID agree|abstain|disagree|block [REASON]",
                      summary="Vote on an open decision (the channel buttons do the same).")
-    registry.command("proxy", proxy_command, usage="/ci proxy ID @member",
+    registry.command("proxy", proxy_command, completes=BY_ID, usage="/ci proxy ID @member",
                      summary="Let another member vote for you on one decision.")
-    registry.command("outcome", outcome_command, usage="/ci outcome ID TEXT",
+    registry.command("outcome", outcome_command, completes=BY_ID, usage="/ci outcome ID TEXT",
                      summary="Record what was decided and why (proposer or backbone).")
     registry.command("decisions", log_command, options=("group", "status"),
                      usage="/ci decisions [QUERY] [--group KEY] [--status open|passed|failed|withdrawn]",
                      summary="Search the decision log.")
-    registry.command("decision", show_command, usage="/ci decision ID",
+    registry.command("decision", show_command, completes=BY_ID, usage="/ci decision ID",
                      summary="One decision: tally, votes, outcome, evidence and review date.")
-    registry.command("decision close", close_command, access=Access.BACKBONE, usage="/ci decision close ID",
+    registry.command("decision close", close_command, completes=BY_ID, access=Access.BACKBONE,
+                     usage="/ci decision close ID",
                      summary="Close a vote now and post the result.")
-    registry.command("decision extend", extend_command, access=Access.BACKBONE,
+    registry.command("decision extend", extend_command, completes=BY_ID, access=Access.BACKBONE,
                      usage="/ci decision extend ID WHEN  (e.g. 2d or 2026-03-20 17:00)",
                      summary="Keep a vote open longer.")
-    registry.command("decision withdraw", withdraw_command, access=Access.BACKBONE,
+    registry.command("decision withdraw", withdraw_command, completes=BY_ID, access=Access.BACKBONE,
                      usage="/ci decision withdraw ID [REASON]", summary="Withdraw an open proposal.")
-    registry.command("decision review", review_command, usage="/ci decision review ID DATE",
+    registry.command("decision review", review_command, completes=BY_ID, usage="/ci decision review ID DATE",
                      summary="Set when a decision should be looked at again (proposer or backbone).")
     registry.command("decision policy", policy_command, access=Access.BACKBONE,
                      options=("propose", "vote", "rule", "quorum", "count", "split", "anonymous", "reasons",

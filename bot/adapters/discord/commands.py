@@ -4,13 +4,15 @@ Each subcommand rebuilds the core command text from its options and sends it to 
 core, so a flow that registers a new command appears in Discord at the next sync
 without touching the adapter (see `layout` for how names and options are chosen).
 Options naming a completer kind (``term``, ``group`` ...) autocomplete through the
-core; a ``command`` option autocompletes the `/ci` commands themselves.
+core, showing each completion's label and filling in its value (a decision's number,
+a member's key); a ``command`` option autocompletes the `/ci` commands themselves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Sequence
 from typing import Any
 
 import discord
@@ -19,6 +21,7 @@ from discord import app_commands
 from bot.adapters.discord.interactions import answer, core_of, origin_of
 from bot.adapters.discord.layout import OptionSpec, SlashSpec, slash_layout
 from bot.core.core import Core
+from bot.core.registry import Completion
 
 AUTOCOMPLETE_BUDGET = 2.5  # seconds; autocomplete cannot be deferred
 ROOT_DESCRIPTION = "cibot: glossary, meetings, agendas, shared measures and decisions of the initiative"
@@ -69,14 +72,21 @@ def _command(spec: SlashSpec) -> app_commands.Command[Any, ..., None]:
 def _completer(option: OptionSpec) -> Any:
     async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         core = core_of(interaction)
+        found: Sequence[str | Completion]
         if option.complete == COMMAND_KIND:
             typed = current.lower().strip()
-            names = sorted(c.name for c in core.registry.commands.values() if c.name.startswith(typed))
+            found = sorted(c.name for c in core.registry.commands.values() if c.name.startswith(typed))
         else:
             try:
-                names = await asyncio.wait_for(core.complete(origin_of(interaction), option.complete, current),
+                found = await asyncio.wait_for(core.complete(origin_of(interaction), option.complete, current),
                                                AUTOCOMPLETE_BUDGET)
             except TimeoutError:
-                names = []
-        return [app_commands.Choice(name=name[:100], value=name[:100]) for name in names[:25]]
+                found = []
+        return [_choice(item) for item in found[:25]]
     return complete
+
+
+def _choice(item: str | Completion) -> app_commands.Choice[str]:
+    """A Discord choice showing the completion's label and filling in its value."""
+    label, value = (item, item) if isinstance(item, str) else (item.label, item.value)
+    return app_commands.Choice(name=label[:100], value=value[:100])

@@ -4,11 +4,14 @@ Discord allows one level of nesting under `/ci` and forbids a name that is both 
 command and a group, so commands are grouped by their first word: a word with one
 command stays `/ci help`; a word with several becomes a group (`/ci glossary add`)
 whose bare command is called `show` (`/ci glossary show term:`). Options come from
-the usage line: a single placeholder (``TERM``, ``[COMMAND]``) becomes a typed option
-named after it (several such placeholders, one option each), anything else becomes a
-free-text `args` option, and each ``--option`` becomes an option of its own, with
-choices when the usage lists them (``--kind decision|discussion``). Discord requires
-only a command's first word, and its required ``--options`` when it has one: the rest
+the usage line: a single placeholder (``TERM``, ``[COMMAND]``, ``@MEMBER``) becomes a
+typed option named after it (several such placeholders, one option each), anything else
+becomes a free-text `args` option, after typed options for the leading mention or
+completer-mapped placeholders (``/ci vote ID ...`` gets ``id`` then ``args``, ``/ci
+action @MEMBER TEXT`` gets ``member`` then ``args``), and each ``--option`` becomes an
+option of its own, with choices when the usage lists them (``--kind
+decision|discussion``). Discord requires only a command's first word, and its
+required ``--options`` when it has one: the rest
 the core checks and explains, and several commands open a form when they are left out
 (``/ci submit INDICATOR`` without a value, ``/ci propose`` alone). Beyond Discord's 25
 names under /ci, the rest are reachable through ``/ci run command:``; the words whose
@@ -20,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
+from itertools import takewhile
 
 from bot.core.messages import clip
 from bot.core.registry import Access, Command, Registry
@@ -31,7 +35,7 @@ BARE_NAMES = ("show", "view", "get")
 CATCH_ALL = "run"  # offered when there are more first words than Discord allows under /ci
 _EXAMPLE = re.compile(r",?\s+\(?e\.g\.\s*")
 _FLAG = re.compile(r"(\[)?--([a-z0-9_-]+)(?:[ =]((?(1)[^\]]+|\S+)))?(?(1)\])")
-_PLACEHOLDER = re.compile(r"(\[)?([A-Z][A-Z0-9_-]*)(?:\.\.\.)?(?(1)\])")
+_PLACEHOLDER = re.compile(r"(\[)?(?:@([A-Za-z][A-Za-z0-9_-]*)|([A-Z][A-Z0-9_-]*))(?:\.\.\.)?(?(1)\])")
 _CHOICE = re.compile(r"[a-z][a-z-]*")
 _NAME_CHARS = re.compile(r"[^a-z0-9_-]+")
 
@@ -133,18 +137,37 @@ def _options(command: Command, completers: frozenset[str]) -> tuple[OptionSpec, 
                 if _name(flag) not in known]
     rest = _FLAG.sub(" ", syntax).split()
     slots = [_PLACEHOLDER.fullmatch(token) for token in rest]
+    completes = dict(command.completes)
+    kinds = [_kind(slot, completes, completers) if slot else "" for slot in slots]
     example = f", e.g. {example}" if example else ""
-    if all(slots) and len({s.group(2) for s in slots if s}) == len(slots):
-        shape = clip(f"/ci {command.name} {' '.join(rest)}{example}", 100)
-        for position, slot in enumerate(s for s in slots if s):
-            name = _name(slot.group(2).lower())
-            options.append(OptionSpec(name, shape, required=position == 0 and not slot.group(1),
-                                      complete=name if name in completers else "", position=position))
-    elif rest:
-        options.append(OptionSpec("args", clip(" ".join(rest) + example, 100)))
+    typed = [s for s in slots if s]
+    if len(typed) < len(slots) or len({_slot_name(s) for s in typed}) < len(slots):
+        typed = [s for s in takewhile(lambda slot: _leads(slot, completes), slots) if s]
+    shape = clip(f"/ci {command.name} {' '.join(rest)}{example}", 100)
+    for position, (slot, kind) in enumerate(zip(typed, kinds, strict=False)):
+        options.append(OptionSpec(_name(_slot_name(slot)), shape, required=position == 0 and not slot.group(1),
+                                  complete=kind, position=position))
+    if rest[len(typed):]:
+        options.append(OptionSpec("args", clip(" ".join(rest[len(typed):]) + example, 100), position=len(typed)))
     if not any(o.required and not o.flag for o in options):
         options = [replace(o, required=False) for o in options]
     return tuple(sorted(options, key=lambda o: (not o.required, o.flag)))
+
+
+def _slot_name(slot: re.Match[str]) -> str:
+    """The placeholder's name, lower case: ``TERM`` and ``@MEMBER`` give ``term`` and ``member``."""
+    return (slot.group(2) or slot.group(3)).lower()
+
+
+def _leads(slot: re.Match[str] | None, completes: dict[str, str]) -> bool:
+    """Whether a placeholder before free text gets its own option: a mention, or one the command maps."""
+    return bool(slot and (slot.group(2) or slot.group(3) in completes))
+
+
+def _kind(slot: re.Match[str], completes: dict[str, str], completers: frozenset[str]) -> str:
+    """The completer kind for a placeholder: the command's own choice, else the one it is named after."""
+    kind = completes.get(slot.group(2) or slot.group(3), _slot_name(slot))
+    return kind if kind in completers else ""
 
 
 def _flag(match: re.Match[str], completers: frozenset[str]) -> OptionSpec:
