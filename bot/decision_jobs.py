@@ -19,7 +19,7 @@ from bot import decision_posts as posts
 from bot import decisions
 from bot.decision_cards import reminder_card, review_card
 from bot.outbox import enqueue_to_group, enqueue_to_member
-from bot.scheduler import Scheduler, scheduler_of
+from bot.scheduler import Scheduler
 from storage.decisions import Decision, DecisionStatus
 from storage.ids import id_of
 from storage.models import Group, GroupKind
@@ -100,12 +100,7 @@ def _plan(session: Session, scheduler: Scheduler, now: datetime, job_id: str, wh
         scheduler.at(job_id, when, f"{__name__}:{job.__name__}", decision_id=decision_id)
 
 
-def sweep(session: Session, now: datetime) -> None:
-    """The periodic job: reconcile decisions' jobs with the database."""
-    reconcile(session, scheduler_of(session), now)
-
-
 def install(scheduler: Scheduler) -> None:
     """Register the decisions reconciler and its one-minute sweep on `scheduler`."""
     scheduler.add_reconciler(reconcile)
-    scheduler.every("decisions:sweep", SWEEP_EVERY, f"{__name__}:sweep")
+    scheduler.sweep("decisions:sweep", SWEEP_EVERY, f"{__name__}:reconcile")

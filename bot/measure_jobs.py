@@ -23,6 +23,7 @@ from bot.measures.status import PartnerStatus, PeriodStatus, period_status
 from bot.measures.submissions import existing
 from bot.outbox import enqueue_to_group, enqueue_to_member
 from bot.scheduler import Scheduler, scheduler_of
+from storage.ids import id_of
 from storage.measures import Indicator
 from storage.models import Group, GroupKind, PlatformIdentity
 
@@ -35,20 +36,14 @@ def install(scheduler: Scheduler, sweep_every: timedelta = SWEEP_EVERY) -> None:
     """Register the reconciler (run at start, catching up on steps missed within a day) and the sweep
     that picks up indicators added or changed while the bot runs."""
     scheduler.add_reconciler(reconcile)
-    scheduler.every(SWEEP_ID, sweep_every, f"{__name__}:sweep")
+    scheduler.sweep(SWEEP_ID, sweep_every, f"{__name__}:reconcile", catch_up=False)
 
 
-def reconcile(session: Session, scheduler: Scheduler, now: datetime) -> None:
-    """Schedule the ladder steps of every active indicator, running those missed less than a day ago."""
+def reconcile(session: Session, scheduler: Scheduler, now: datetime, *, catch_up: bool = True) -> None:
+    """Schedule the ladder steps of every active indicator; with `catch_up` (at start), also run
+    those missed less than a day ago, else (the sweep) only future steps that lack their job."""
     for indicator in session.exec(select(Indicator).where(Indicator.active == True)):  # noqa: E712
-        schedule_indicator(session, scheduler, indicator, now, catch_up=True)
-
-
-def sweep(session: Session, now: datetime) -> None:
-    """The periodic job: schedule the future steps of indicators that lack them."""
-    scheduler = scheduler_of(session)
-    for indicator in session.exec(select(Indicator).where(Indicator.active == True)):  # noqa: E712
-        schedule_indicator(session, scheduler, indicator, now)
+        schedule_indicator(session, scheduler, indicator, now, catch_up=catch_up)
 
 
 def schedule_indicator(session: Session, scheduler: Scheduler, indicator: Indicator, now: datetime, *,
@@ -102,7 +97,7 @@ def ask(session: Session, status: PeriodStatus, partners: list[PartnerStatus], k
     for partner in partners:
         if partner.contact is None or partner.contact.id is None:
             continue
-        last = existing(session, status.indicator.id or 0, partner.reporter.id or 0, previous)
+        last = existing(session, id_of(status.indicator), id_of(partner.reporter), previous)
         queued += enqueue_to_member(
             session, partner.contact.id, f"{key}:{partner.reporter.id}:{partner.contact.id}",
             partial(messages.prompt, status=status, partner=partner, dims=dims, last=last, reminder=reminder))
@@ -151,5 +146,5 @@ def flag(session: Session, now: datetime, *, indicator_id: int, period: str) -> 
         Group.initiative_id == status.indicator.initiative_id, Group.kind == GroupKind.BACKBONE,
         Group.active == True)).all()  # noqa: E712
     for group in backbone:
-        enqueue_to_group(session, group.id or 0, f"measures.flag:{indicator_id}:{period}",
+        enqueue_to_group(session, id_of(group), f"measures.flag:{indicator_id}:{period}",
                          lambda m: messages.flag(m, status))

@@ -2,8 +2,8 @@
 
 Each cadence keeps `next_event_at` (its next agenda posting or reminder) current; flows
 update it when they change a series. `reconcile` gives every cadence whose next event
-falls within a short look-ahead its one scheduler job (``cadence:ID`` running `fire`)
-and installs `sweep`, which repeats that every `SWEEP_EVERY`, so changes made by chat
+falls within a short look-ahead its one scheduler job (``cadence:ID`` running `fire`);
+`install` has the scheduler repeat it every `SWEEP_EVERY`, so changes made by chat
 commands reach the scheduler without flows holding it, and start-up stays fast with
 thousands of series. `fire` enqueues what is due up to now and records the cadence's
 next event (a paused series' job finds nothing due and stops). Outbox keys name the
@@ -31,7 +31,6 @@ from storage.meetings import Attendance, AttendanceStatus, Cadence
 from storage.models import Group, Member
 
 JOB = "bot.meeting_jobs:fire"
-SWEEP_JOB = "bot.meeting_jobs:sweep"
 SWEEP_ID = "meetings:sweep"
 SWEEP_EVERY = timedelta(minutes=1)
 
@@ -47,27 +46,21 @@ def lookahead(sweep_every: timedelta) -> timedelta:
 
 
 def install(scheduler: Scheduler, sweep_every: timedelta = SWEEP_EVERY) -> None:
-    """Register the meetings reconciler (and through it the sweep) on `scheduler`.
+    """Register the meetings reconciler on `scheduler`, and the sweep repeating it every `sweep_every`.
 
     Tests that walk through months pass a longer `sweep_every`, so the sweep does not
     run every minute of simulated time.
     """
-    scheduler.add_reconciler(functools.partial(reconcile, sweep_every=sweep_every))
+    every = sweep_every.total_seconds()
+    scheduler.add_reconciler(functools.partial(reconcile, every=every))
+    scheduler.sweep(SWEEP_ID, sweep_every, f"{__name__}:reconcile", every=every)
 
 
-def reconcile(session: Session, scheduler: Scheduler, now: datetime, *, sweep_every: timedelta = SWEEP_EVERY) -> None:
-    """Make the stored jobs match the cadences, and install the sweep that keeps them matching."""
-    sync(session, scheduler, now, lookahead(sweep_every))
-    scheduler.every(SWEEP_ID, sweep_every, SWEEP_JOB, every=sweep_every.total_seconds())
+def reconcile(session: Session, scheduler: Scheduler, now: datetime, *,
+              every: float = SWEEP_EVERY.total_seconds()) -> None:
+    """Fill in unknown next events, then give each one within the look-ahead its job at that time.
 
-
-def sweep(session: Session, now: datetime, every: float) -> None:
-    """The periodic job: give cadences whose next event is close (or overdue) a job at that time."""
-    sync(session, scheduler_of(session), now, lookahead(timedelta(seconds=every)))
-
-
-def sync(session: Session, scheduler: Scheduler, now: datetime, ahead: timedelta) -> None:
-    """Fill in unknown next events, then make sure each one within `ahead` has its job at that time.
+    The look-ahead reaches past the next sweep, `every` seconds away.
 
     An event already past (the bot was down longer than a job's grace time) gets a job
     now: `fire` then sends what is still worth sending for meetings ahead.
@@ -75,6 +68,7 @@ def sync(session: Session, scheduler: Scheduler, now: datetime, ahead: timedelta
     Only cadences with an event in the look-ahead are touched, so a sweep over
     thousands of series costs one indexed query and a few job look-ups.
     """
+    ahead = lookahead(timedelta(seconds=every))
     running = (Cadence.confirmed == True, Cadence.paused == False)  # noqa: E712
     unknown = session.exec(select(Cadence).where(*running, col(Cadence.next_event_at).is_(None))).all()
     with session.no_autoflush:

@@ -64,17 +64,20 @@ def enqueue_to_group(session: Session, group_id: int, key: str, build: Build, *,
                      not_before: datetime | None = None) -> int:
     """Queue one message per channel the group is bound to, rendered for each platform.
 
-    `build` is called with the platform's `Dialect` and returns the Reply; each
+    `build` is called once per platform with its `Dialect` and returns the Reply; each
     message's key is `key` suffixed with ``@platform:channel``; `not_before` holds
     them back until then. Returns how many messages were newly queued.
     """
     bindings = session.exec(
         select(ChannelBinding).where(ChannelBinding.group_id == group_id).order_by(col(ChannelBinding.id))
     ).all()
+    replies: dict[str, Reply] = {}
     queued = 0
     for binding in bindings:
         target = Target(str(binding.platform), team_id=binding.team_id, channel_id=binding.channel_id)
-        reply = build(dialect(target.platform))
+        if target.platform not in replies:
+            replies[target.platform] = build(dialect(target.platform))
+        reply = replies[target.platform]
         queued += enqueue(session, f"{key}@{target.platform}:{binding.channel_id}", target, reply,
                           not_before=not_before)
     return queued

@@ -5,7 +5,8 @@ A job is a plain module-level function ``fn(session, now, **data) -> None`` name
 stored job points at the one static entry point `run_job`, which opens a session,
 calls the function with the clock's time, commits, and logs (never raises) errors,
 so a failing job never stops the scheduler. The database is the source of truth:
-reconcilers rebuild the jobs from it when the scheduler starts.
+reconcilers rebuild the jobs from it when the scheduler starts, and `Scheduler.sweep`
+runs one again periodically to pick up changes made while the bot runs.
 
 With the system clock the scheduler fires jobs in real time. With any other clock
 (a ManualClock in tests) it stays paused and `run_due` drives time instead.
@@ -143,6 +144,15 @@ class Scheduler:
         """Register `fn(session, scheduler, now)`, which (re)creates jobs from what the database holds."""
         self._reconcilers.append(fn)
 
+    def sweep(self, job_id: str, interval: timedelta, reconciler: str, **data: Any) -> None:
+        """Run the reconciler `reconciler` ("module:function") with `data` every `interval`, as job `job_id`.
+
+        This keeps the stored jobs matching changes made from chat while the bot runs,
+        without flows holding the scheduler.
+        """
+        ref_to_obj(reconciler)  # fail now, not at run time, if it cannot be imported
+        self.every(job_id, interval, f"{__name__}:run_reconciler", reconciler=reconciler, **data)
+
     def reconcile_now(self) -> None:
         """Run every reconciler in one transaction, so the stored jobs match the database."""
         with _changes_after_commit(), session_scope(self.engine) as session:
@@ -196,6 +206,11 @@ class Scheduler:
 def scheduler_of(session: Session) -> Scheduler:
     """The scheduler running the current job or reconciler, for jobs that schedule further jobs."""
     return session.info["scheduler"]
+
+
+def run_reconciler(session: Session, now: datetime, reconciler: str, **data: Any) -> None:
+    """The periodic job `Scheduler.sweep` installs: run `reconciler` with the running scheduler."""
+    ref_to_obj(reconciler)(session, scheduler_of(session), now, **data)
 
 
 def run_job(job_id: str, job: str, **data: Any) -> None:

@@ -184,7 +184,7 @@ def _item_values(item: AgendaItem, names: dict[int, str]) -> dict[str, object]:
 # -- curation --------------------------------------------------------------------------------
 
 
-def _item(ctx: Context, value: str) -> tuple[AgendaItem, Meeting]:
+def _item(ctx: Context, value: str) -> tuple[AgendaItem, Meeting, Group]:
     initiative = ctx.require_initiative()
     raw = value.lstrip("#")
     item = ctx.session.get(AgendaItem, int(raw)) if raw.isdigit() else None
@@ -192,16 +192,14 @@ def _item(ctx: Context, value: str) -> tuple[AgendaItem, Meeting]:
     group = ctx.session.get(Group, meeting.group_id) if meeting else None
     if item is None or meeting is None or group is None or group.initiative_id != initiative.id:
         raise UserError(f"There is no agenda item #{raw}.", usage="See the ids with /ci agenda.")
-    return item, meeting
+    return item, meeting, group
 
 
 def _set_status(ctx: Context, value: str, status: ItemStatus) -> Reply:
-    item, meeting = _item(ctx, value)
+    item, meeting, group = _item(ctx, value)
     item.status = status
     if status == ItemStatus.ACCEPTED:
         item.position = _next_position(ctx.session, meeting.id or 0)
-    group = ctx.session.get(Group, meeting.group_id)
-    assert group is not None
     reply = _draft_reply(ctx, group)
     reply.sections.insert(0, ctx.markup.render("agenda_changed.j2", id=item.id, text=item.text, status=str(status)))
     return reply
@@ -220,13 +218,11 @@ def _button_setting(status: ItemStatus) -> Callable[[Context, str, dict[str, str
 
 
 def _remove(ctx: Context, value: str) -> Reply:
-    item, meeting = _item(ctx, value)
+    item, _meeting, group = _item(ctx, value)
     for later in ctx.session.exec(select(AgendaItem).where(AgendaItem.carried_over_from_id == item.id)).all():
         later.carried_over_from_id = None
     ctx.session.delete(item)
     ctx.session.flush()
-    group = ctx.session.get(Group, meeting.group_id)
-    assert group is not None
     reply = _draft_reply(ctx, group)
     reply.sections.insert(0, ctx.markup.render("agenda_changed.j2", id=item.id, text=item.text, status="removed"))
     return reply
@@ -247,32 +243,28 @@ def order_items(ctx: Context, args: Args) -> Reply:
     if not args.words:
         raise UserError("Please list item ids in the order you want.", usage="/ci agenda order 12 10 11")
     chosen = [_item(ctx, word) for word in args.words]
-    meetings = {meeting.id for _, meeting in chosen}
+    meetings = {meeting.id for _, meeting, _group in chosen}
     if len(meetings) > 1:
         raise UserError("Those items belong to different meetings; order one meeting's items at a time.")
-    first_ids = [item.id for item, _ in chosen]
+    first_ids = [item.id for item, _, _ in chosen]
     if len(set(first_ids)) != len(first_ids):
         raise UserError("An id appears twice in that order.")
-    meeting = chosen[0][1]
+    _, meeting, group = chosen[0]
     rest = [i for i in items_of(ctx.session, meeting.id or 0) if i.id not in first_ids]
-    for position, item in enumerate([i for i, _ in chosen] + rest, start=1):
+    for position, item in enumerate([i for i, _, _ in chosen] + rest, start=1):
         item.position = position
-    group = ctx.session.get(Group, meeting.group_id)
-    assert group is not None
     return _draft_reply(ctx, group)
 
 
 def move_up(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
     """The Up button: the item swaps places with the accepted item before it."""
-    item, meeting = _item(ctx, value)
+    item, meeting, group = _item(ctx, value)
     accepted = items_of(ctx.session, meeting.id or 0, ItemStatus.ACCEPTED)
     index = next((i for i, other in enumerate(accepted) if other.id == item.id), 0)
     if index > 0:
         accepted[index - 1], accepted[index] = accepted[index], accepted[index - 1]
         for position, other in enumerate(accepted, start=1):
             other.position = position
-    group = ctx.session.get(Group, meeting.group_id)
-    assert group is not None
     return _draft_reply(ctx, group)
 
 

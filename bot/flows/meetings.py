@@ -93,8 +93,7 @@ def group_by_key(ctx: Context, key: str) -> Group:
         keys = ctx.session.exec(select(Group.key).where(Group.initiative_id == initiative.id,
                                                         Group.active == True).order_by(Group.key)).all()  # noqa: E712
         raise UserError(f"There is no group “{key}”. Groups: {', '.join(keys)}.")
-    if group.id not in ctx.groups and not ctx.is_backbone():
-        raise UserError(f"You are not in the {group.name}.")
+    require_in_group(ctx, group)
     return group
 
 
