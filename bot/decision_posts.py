@@ -77,10 +77,12 @@ def _stale(engine: Engine, limit: int, platforms: set[str]) -> list[_Edit]:
         for decision in stale:
             rows = session.exec(select(OutboxMessage).where(
                 col(OutboxMessage.key).startswith(post_key(decision) + "@"))).all()
+            sent = [row for row in rows if row.platform in platforms and row.status == OutboxStatus.SENT
+                    and row.message_id]
+            cards = {platform: proposal_card(session, dialect(platform), decision)  # one per platform
+                     for platform in {row.platform for row in sent}}
             edits = [(Target(row.platform, row.team_id, row.channel_id, row.user_id), row.message_id,
-                      proposal_card(session, dialect(row.platform), decision))
-                     for row in rows if row.platform in platforms and row.status == OutboxStatus.SENT
-                     and row.message_id]
+                      cards[row.platform]) for row in sent]
             pending = any(row.platform in platforms and row.status in (OutboxStatus.PENDING, OutboxStatus.SENDING)
                           for row in rows)
             found.append(_Edit(id_of(decision), decision.version, edits, not pending))

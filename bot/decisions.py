@@ -11,11 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import ColumnElement, func, or_, update
 from sqlmodel import Session, col, select
 
 from bot.core.errors import NotAllowed, UserError
@@ -158,8 +158,7 @@ def propose(session: Session, member: Member, group: Group, proposal: Proposal, 
     if proposal.closes_at <= now:
         raise UserError("The closing time is in the past. Give a time in the future, like --closes 3d "
                         "or --closes 2026-03-20 17:00.")
-    if proposal.closes_at > now + timedelta(days=MAX_OPEN_DAYS):
-        raise UserError(f"A vote can stay open for at most {MAX_OPEN_DAYS} days.")
+    _require_within_limit(proposal.closes_at, now)
     policy = policy_for(session, id_of(group))
     rule = parse_rule(proposal.rule or policy.rule)
     members = eligible_members(session, id_of(group), policy.vote_roles)
@@ -217,25 +216,27 @@ def get(session: Session, initiative_id: int, ref: str, *, lock: bool = False) -
     if not digits.isdigit():
         raise UserError(f"“{ref}” is not a decision number. Decision numbers look like 12 or #12; "
                         "find them with /ci decisions.")
-    query = select(Decision).where(Decision.id == int(digits), Decision.initiative_id == initiative_id)
-    if lock:
-        _lock_row(session, int(digits))
-        query = query.with_for_update()
-    found = session.exec(query).first()
+    where = (col(Decision.id) == int(digits), col(Decision.initiative_id) == initiative_id)
+    found = _locked(session, *where) if lock else session.exec(select(Decision).where(*where)).first()
     if found is None:
         raise UserError(f"There is no decision #{digits}. Find decisions with /ci decisions.")
     return found
 
 
-def _lock_row(session: Session, decision_id: int) -> None:
-    """On SQLite, which ignores FOR UPDATE, take the write lock now with a no-op update.
+def _locked(session: Session, *where: ColumnElement[bool]) -> Decision | None:
+    """The decision matching `where`, read by a no-op update that locks its row for the transaction.
 
-    Reads before a write are then part of one serialized transaction, so two
-    concurrent clicks cannot both see "no vote yet".
+    One statement on every database (SQLite ignores FOR UPDATE but takes its write
+    lock here): reads before a write are then serialized, so two concurrent clicks
+    cannot both see "no vote yet".
     """
-    if session.get_bind().dialect.name == "sqlite":
-        table = Decision.__table__  # type: ignore[attr-defined]
-        session.execute(update(table).where(table.c.id == decision_id).values(version=table.c.version))
+    statement = update(Decision).where(*where).values(version=Decision.version).returning(Decision)
+    return session.exec(statement.execution_options(populate_existing=True)).scalars().first()
+
+
+def _require_within_limit(closes_at: datetime, now: datetime) -> None:
+    if closes_at > now + timedelta(days=MAX_OPEN_DAYS):
+        raise UserError(f"A vote can stay open for at most {MAX_OPEN_DAYS} days.")
 
 
 def require_open(decision: Decision, now: datetime, doing: str = "vote") -> None:
@@ -268,11 +269,13 @@ class CastResult:
 
 
 def cast(session: Session, decision_id: int, member: Member, choice_text: str, reason: str,
-         now: datetime) -> CastResult:
+         now: datetime, roles: Mapping[int, str] | None = None) -> CastResult:
     """Record (or change) `member`'s vote, and the votes of those who named them proxy.
 
     The decision row is locked for the transaction, so concurrent clicks on one
     decision are counted one after another; a member has at most one vote.
+    `roles` are `member`'s roles by group id where the caller has them already
+    (a click's context does), which spares reading the role again.
     """
     decision = get(session, member.initiative_id, str(decision_id), lock=True)
     require_open(decision, now)
@@ -282,7 +285,7 @@ def cast(session: Session, decision_id: int, member: Member, choice_text: str, r
         raise UserError(f"Your reason is {len(reason)} characters long; keep it under {MAX_REASON}.")
     policy = policy_for(session, decision.group_id)
     principals = [m for m in _principals_of(session, decision, member) if may_vote(session, decision, m, policy)]
-    voting_self = may_vote(session, decision, member, policy)
+    voting_self = may_vote(session, decision, member, policy, roles)
     if not voting_self and not principals:
         raise NotAllowed(_not_eligible_message(session, decision, member, policy.vote_roles))
     if decision.reason_required and not reason:
@@ -301,9 +304,18 @@ def cast(session: Session, decision_id: int, member: Member, choice_text: str, r
     return result
 
 
-def may_vote(session: Session, decision: Decision, member: Member, policy: DecisionPolicy) -> bool:
-    """True when `member` is active and holds a voting role in the deciding group."""
-    return member.active and role_in(session, id_of(member), decision.group_id) in role_set(policy.vote_roles)
+def may_vote(session: Session, decision: Decision, member: Member, policy: DecisionPolicy,
+             roles: Mapping[int, str] | None = None) -> bool:
+    """True when `member` is active and holds a voting role in the deciding group.
+
+    `roles` (the member's roles by group id), when they hold the deciding group, spare a read.
+    """
+    if not member.active:
+        return False
+    known = roles or {}
+    role = known[decision.group_id] if decision.group_id in known else role_in(session, id_of(member),
+                                                                                  decision.group_id)
+    return role in role_set(policy.vote_roles)
 
 
 def _choice(text: str, rule: Rule) -> Choice:
@@ -414,7 +426,7 @@ def current_tally(session: Session, decision: Decision) -> Tally:
         ballots = [Ballot(str(m.id), Choice(v.choice), m.organization, v.cast_by_id is not None) for v, m in votes]
         proxied = 0
     result = tally(ballots, eligible, settings_of(decision))
-    return result if not proxied else Tally(**{**result.__dict__, "proxies": proxied})
+    return replace(result, proxies=proxied) if proxied else result
 
 
 def tally_json(result: Tally) -> str:
@@ -431,8 +443,7 @@ def close(session: Session, decision_id: int, now: datetime, actor: Member | Non
 
     With an `actor` this is an early close, which only the backbone may do.
     """
-    _lock_row(session, decision_id)
-    decision = session.exec(select(Decision).where(Decision.id == decision_id).with_for_update()).first()
+    decision = _locked(session, col(Decision.id) == decision_id)
     if decision is None or decision.status != DecisionStatus.OPEN:
         return None
     if actor is None and decision.closes_at > now:
@@ -453,6 +464,11 @@ def require_manager(session: Session, member: Member, doing: str) -> None:
         raise NotAllowed(f"Only backbone staff can {doing}. Ask your backbone team if this needs doing.")
 
 
+def _require_proposer_or_backbone(session: Session, decision: Decision, member: Member, doing: str) -> None:
+    if decision.proposer_id != member.id and not is_backbone(session, id_of(member)):
+        raise NotAllowed(f"Only the proposer or backbone staff can {doing}.")
+
+
 def extend(session: Session, decision: Decision, member: Member, closes_at: datetime, now: datetime) -> None:
     """Move the closing time of an open decision later (backbone only)."""
     require_manager(session, member, "extend a vote")
@@ -460,8 +476,7 @@ def extend(session: Session, decision: Decision, member: Member, closes_at: date
     if closes_at <= decision.closes_at:
         raise UserError("The new closing time must be later than the current one; to close now use "
                         f"/ci decision close {decision.id}.")
-    if closes_at > now + timedelta(days=MAX_OPEN_DAYS):
-        raise UserError(f"A vote can stay open for at most {MAX_OPEN_DAYS} days.")
+    _require_within_limit(closes_at, now)
     before = decision.closes_at
     decision.closes_at = closes_at
     session.add(decision)
@@ -481,8 +496,7 @@ def withdraw(session: Session, decision: Decision, member: Member, reason: str, 
 
 def record_outcome(session: Session, decision: Decision, member: Member, text: str, now: datetime) -> None:
     """Record the outcome statement of a closed decision (its proposer or the backbone)."""
-    if decision.proposer_id != member.id and not is_backbone(session, id_of(member)):
-        raise NotAllowed("Only the proposer or backbone staff can record the outcome of a decision.")
+    _require_proposer_or_backbone(session, decision, member, "record the outcome of a decision")
     if decision.status == DecisionStatus.OPEN:
         raise UserError(f"Decision #{decision.id} is still open until the vote closes; record the outcome after that.")
     if decision.status == DecisionStatus.WITHDRAWN:
@@ -498,8 +512,7 @@ def record_outcome(session: Session, decision: Decision, member: Member, text: s
 
 def set_review(session: Session, decision: Decision, member: Member, when: datetime, now: datetime) -> None:
     """Set the date the decision should be looked at again (proposer or backbone)."""
-    if decision.proposer_id != member.id and not is_backbone(session, id_of(member)):
-        raise NotAllowed("Only the proposer or backbone staff can set a review date.")
+    _require_proposer_or_backbone(session, decision, member, "set a review date")
     if when <= now:
         raise UserError("The review date is in the past. Give a future date like 2026-09-01 or 6mo (six months).")
     decision.review_at = when

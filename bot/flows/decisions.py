@@ -289,7 +289,8 @@ def _vote_value(value: str) -> tuple[int, str]:
 
 def _cast(ctx: Context, decision_id: int, choice: str, reason: str) -> Reply:
     member = ctx.require_member()
-    result = decisions.cast(ctx.session, decision_id, member, choice, reason, ctx.now)
+    roles = {group_id: role for group_id, (_group, role) in ctx.groups.items()}
+    result = decisions.cast(ctx.session, decision_id, member, choice, reason, ctx.now, roles)
     decision = result.decision
     m = ctx.markup
     if not result.changed:

@@ -50,6 +50,7 @@ from bot.measures.submissions import (
 from bot.measures.units import format_change, format_value
 from bot.measures.visibility import Viewer, viewer_of
 from storage.audit import record as audit
+from storage.ids import id_of
 from storage.measures import Indicator, IndicatorReporter, Unit, Visibility
 from storage.models import Group, GroupKind, Initiative, Member
 
@@ -105,32 +106,27 @@ def _today(ctx: Context, initiative: Initiative) -> date:
     return ctx.now.astimezone(ZoneInfo(initiative.timezone)).date()
 
 
-def _initiative(ctx: Context) -> tuple[Initiative, int]:
-    initiative = ctx.require_initiative()
-    assert initiative.id is not None
-    return initiative, initiative.id
-
-
 # ---------------------------------------------------------------- submitting
 
 def submit(ctx: Context, args: Args) -> Reply:
     """Record one value by command, or open the form when no value is given."""
     member = ctx.require_member()
-    initiative, initiative_id = _initiative(ctx)
+    initiative = ctx.require_initiative()
+    initiative_id = id_of(initiative)
     indicator = find_indicator(ctx.session, initiative_id, args.first("an indicator", SUBMIT_USAGE),
                                viewer_of(ctx), SUBMIT_USAGE, submitting=True)
-    reporter = choose_partner(ctx.session, indicator, member.id or 0, backbone=ctx.is_backbone(),
+    reporter = choose_partner(ctx.session, indicator, id_of(member), backbone=ctx.is_backbone(),
                               named=args.options.get("for", ""))
     period = choose_period(indicator, args.options.get("period"), _today(ctx, initiative))
     if len(args.words) < 2:
-        current = existing(ctx.session, indicator.id or 0, reporter.id or 0, period.label)
-        return Reply(form=forms.submission_form(indicator, dimensions_of(indicator), period, reporter.id or 0,
+        current = existing(ctx.session, id_of(indicator), id_of(reporter), period.label)
+        return Reply(form=forms.submission_form(indicator, dimensions_of(indicator), period, id_of(reporter),
                                                 ctx.origin.platform, current), ephemeral=True)
     try:
         entry = check_entry(Unit(indicator.unit), [], " ".join(args.words[1:]))
     except Refused as exc:
         raise UserError(exc.message(), usage=SUBMIT_USAGE) from exc
-    done = record(ctx.session, indicator, reporter, period, entry, by=member.id or 0, now=ctx.now,
+    done = record(ctx.session, indicator, reporter, period, entry, by=id_of(member), now=ctx.now,
                   note=args.options.get("note", ""), reason=args.options.get("reason", ""))
     return _receipt(ctx, indicator, reporter, done)
 
@@ -138,8 +134,8 @@ def submit(ctx: Context, args: Args) -> Reply:
 def open_form(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
     """The Submit data button of a prompt: open the form for that partner and period."""
     indicator, reporter, period = _form_target(ctx, value)
-    current = existing(ctx.session, indicator.id or 0, reporter.id or 0, period.label)
-    return Reply(form=forms.submission_form(indicator, dimensions_of(indicator), period, reporter.id or 0,
+    current = existing(ctx.session, id_of(indicator), id_of(reporter), period.label)
+    return Reply(form=forms.submission_form(indicator, dimensions_of(indicator), period, id_of(reporter),
                                             ctx.origin.platform, current), ephemeral=True)
 
 
@@ -155,11 +151,11 @@ def submit_form(ctx: Context, value: str, fields: dict[str, str]) -> Reply | For
         entry = check_entry(Unit(indicator.unit), dims, typed.total, typed.cells)
     except Refused as exc:
         return FormErrors(forms.field_errors(dims, exc, fields))
-    current = existing(ctx.session, indicator.id or 0, reporter.id or 0, period.label)
+    current = existing(ctx.session, id_of(indicator), id_of(reporter), period.label)
     if current is not None and not typed.reason:
         return FormErrors({"reason" if "reason" in fields else "value":
                            f"{period.label} was already submitted; say why it is being corrected."})
-    done = record(ctx.session, indicator, reporter, period, entry, by=member.id or 0, now=ctx.now,
+    done = record(ctx.session, indicator, reporter, period, entry, by=id_of(member), now=ctx.now,
                   note=typed.note, reason=typed.reason)
     return _receipt(ctx, indicator, reporter, done)
 
@@ -167,7 +163,8 @@ def submit_form(ctx: Context, value: str, fields: dict[str, str]) -> Reply | For
 def _form_target(ctx: Context, value: str) -> tuple[Indicator, IndicatorReporter, Period]:
     """The indicator, partner and period a button or form is about, checked against the caller."""
     member = ctx.require_member()
-    initiative, initiative_id = _initiative(ctx)
+    initiative = ctx.require_initiative()
+    initiative_id = id_of(initiative)
     parsed = forms.parse_form_value(value)
     indicator = ctx.session.get(Indicator, parsed[0]) if parsed else None
     reporter = ctx.session.get(IndicatorReporter, parsed[2]) if parsed else None
@@ -175,7 +172,7 @@ def _form_target(ctx: Context, value: str) -> tuple[Indicator, IndicatorReporter
             or not indicator.active or reporter.indicator_id != indicator.id):
         raise UserError("That form is out of date. Type /ci submit INDICATOR to open a fresh one.")
     owner = ctx.session.get(Member, reporter.member_id)
-    allowed = choose_partner(ctx.session, indicator, member.id or 0, backbone=ctx.is_backbone(),
+    allowed = choose_partner(ctx.session, indicator, id_of(member), backbone=ctx.is_backbone(),
                              named=owner.key if owner else "")
     return indicator, allowed, choose_period(indicator, parsed[1], _today(ctx, initiative))
 
@@ -204,7 +201,8 @@ def _receipt(ctx: Context, indicator: Indicator, reporter: IndicatorReporter, do
 
 def progress(ctx: Context, args: Args) -> Reply:
     """Every indicator at a glance, or one in depth with its chart."""
-    initiative, initiative_id = _initiative(ctx)
+    initiative = ctx.require_initiative()
+    initiative_id = id_of(initiative)
     viewer = viewer_of(ctx)
     today = _today(ctx, initiative)
     if args.words:
@@ -312,7 +310,8 @@ def status(ctx: Context, _args: Args) -> Reply:
 
     The period before it is listed too while it is unfinished: some partners sent it, others not yet.
     """
-    initiative, initiative_id = _initiative(ctx)
+    initiative = ctx.require_initiative()
+    initiative_id = id_of(initiative)
     today = _today(ctx, initiative)
     lines: list[str] = []
     buttons: list[Button] = []
@@ -341,7 +340,7 @@ def _status_line(ctx: Context, state: PeriodStatus, lines: list[str], buttons: l
 
 def resend(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
     """Re-send the prompt to every outstanding partner of one indicator's period."""
-    _, initiative_id = _initiative(ctx)
+    initiative_id = id_of(ctx.require_initiative())
     indicator_id, _, period_label = value.partition(":")
     indicator = ctx.session.get(Indicator, int(indicator_id)) if indicator_id.isdigit() else None
     try:
@@ -361,7 +360,7 @@ def resend(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
 
 def submissions(ctx: Context, args: Args) -> Reply:
     """Every submission of one indicator with who, when, late or not, and each correction."""
-    _, initiative_id = _initiative(ctx)
+    initiative_id = id_of(ctx.require_initiative())
     usage = "/ci submissions INDICATOR"
     indicator = find_indicator(ctx.session, initiative_id, args.first("an indicator", usage), viewer_of(ctx), usage)
     unit = Unit(indicator.unit)
@@ -369,7 +368,7 @@ def submissions(ctx: Context, args: Args) -> Reply:
     zone = ctx.timezone
     calendar = calendar_of(indicator)
     rows = []
-    for sub, reporter, revisions in history(ctx.session, indicator.id or 0):
+    for sub, reporter, revisions in history(ctx.session, id_of(indicator)):
         rows.append({
             "period": sub.period, "partner": reporter.partner, "value": format_value(unit, sub.value),
             "late": sub.submitted_at >= deadline(ctx.session, indicator, calendar.parse(sub.period)),
@@ -389,11 +388,11 @@ def submissions(ctx: Context, args: Args) -> Reply:
 
 def list_indicators(ctx: Context, _args: Args) -> Reply:
     """What each visible indicator measures, how it is reported and by how many partners."""
-    _, initiative_id = _initiative(ctx)
+    initiative_id = id_of(ctx.require_initiative())
     m = ctx.markup
     lines = []
     for ind in visible_indicators(ctx.session, initiative_id, viewer_of(ctx)):
-        reporters = len(reporters_of(ctx.session, ind.id or 0))
+        reporters = len(reporters_of(ctx.session, id_of(ind)))
         lines.append(f"{m.bold(ind.name)} ({m.code(ind.key)}): {Unit(ind.unit).value.replace('_', ' ')}, "
                      f"{ind.polarity} is better, {ind.period_kind}, due {ind.due_days} days after; "
                      f"{reporters} partners; {ind.visibility}"
@@ -405,7 +404,7 @@ def list_indicators(ctx: Context, _args: Args) -> Reply:
 def add_indicator(ctx: Context, args: Args) -> Reply:
     """Declare a new indicator from the command's options."""
     member = ctx.require_backbone("declare indicators")
-    _, initiative_id = _initiative(ctx)
+    initiative_id = id_of(ctx.require_initiative())
     key = args.first("a key for the indicator, like readiness", declare.USAGE).lower()
     name = " ".join(args.words[1:]).strip()
     if not declare.valid_key(key) or not name or "unit" not in args.options:
@@ -420,7 +419,7 @@ def add_indicator(ctx: Context, args: Args) -> Reply:
 def set_indicator(ctx: Context, args: Args) -> Reply:
     """Change an existing indicator; options not given stay as they are."""
     member = ctx.require_backbone("change indicators")
-    _, initiative_id = _initiative(ctx)
+    initiative_id = id_of(ctx.require_initiative())
     usage = "/ci indicator set KEY [NEW NAME] [--option value ...]"
     indicator = find_indicator(ctx.session, initiative_id, args.first("the indicator's key", usage),
                                viewer_of(ctx), usage)
@@ -477,6 +476,8 @@ def home(ctx: Context) -> list[Reply]:
     today = _today(ctx, ctx.initiative)
     buttons, lines = [], []
     for indicator in visible_indicators(ctx.session, ctx.initiative.id, viewer, submitting=True):
+        if indicator.id not in viewer.reports:  # no partner of the viewer's: nothing of theirs is due
+            continue
         period = calendar_of(indicator).last_ended(today)
         state = period_status(ctx.session, indicator, period, ctx.now)
         for partner in state.outstanding:
@@ -485,7 +486,7 @@ def home(ctx: Context) -> list[Reply]:
                              f"{ctx.markup.escape(partner.reporter.partner)}, due {messages.due_text(state)}"
                              + (" (late)" if partner.late else ""))
                 buttons.append(Button(f"Submit {indicator.key} {period.label}"[:75], messages.FORM_ACTION,
-                                      forms.form_value(indicator.id or 0, period.label, partner.reporter.id or 0),
+                                      forms.form_value(id_of(indicator), period.label, id_of(partner.reporter)),
                                       ButtonStyle.PRIMARY))
     if not lines:
         return []

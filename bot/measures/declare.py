@@ -15,8 +15,10 @@ from sqlmodel import Session, select
 from bot.core.errors import UserError
 from bot.initiative_file.problems import Problems, Where, did_you_mean
 from bot.measures.entries import Dimension
-from bot.measures.indicator_file import MONTH_NAMES, check_values
+from bot.measures.indicator_file import check_values
 from bot.measures.indicators import IndicatorSpec, dimensions_of, reporters_of, targets_of
+from bot.recurrence import month_index
+from storage.ids import id_of
 from storage.measures import Indicator, PeriodKind, Polarity, Unit, Visibility
 from storage.models import Group, Member
 
@@ -47,13 +49,13 @@ class _Collected(Problems):
 
 def spec_of(session: Session, indicator: Indicator) -> IndicatorSpec:
     """The spec that would declare `indicator` as it is now."""
-    reporters = [(m.key, r.partner) for r, m in reporters_of(session, indicator.id or 0)]
+    reporters = [(m.key, r.partner) for r, m in reporters_of(session, id_of(indicator))]
     group = session.get(Group, indicator.group_id) if indicator.group_id else None
     return IndicatorSpec(
         key=indicator.key, name=indicator.name, unit=indicator.unit, definition=indicator.definition,
         term=indicator.term, polarity=indicator.polarity, baseline_value=indicator.baseline_value,
         baseline_period=indicator.baseline_period,
-        targets=[(t.value, t.by, t.label) for t in targets_of(session, indicator.id or 0)],
+        targets=[(t.value, t.by, t.label) for t in targets_of(session, id_of(indicator))],
         period=indicator.period_kind, fiscal_year_start=indicator.fiscal_year_start, due_days=indicator.due_days,
         dimensions=dimensions_of(indicator), reporters=reporters, visibility=indicator.visibility,
         group=group.key if group else "", prompt=indicator.prompt, follow_up_days=indicator.follow_up_days,
@@ -90,11 +92,10 @@ def apply_options(session: Session, initiative_id: int, spec: IndicatorSpec, opt
             errors.append(f"--due: {due[:30]!r} is not a number of days from 0 to 365")
     if "fiscal-start" in options:
         month = options["fiscal-start"].strip().lower()
-        names = [n for n in MONTH_NAMES if len(month) >= 3 and n.startswith(month)]
         if month.isdigit() and 1 <= int(month) <= 12:
             changes["fiscal_year_start"] = int(month)
-        elif names:
-            changes["fiscal_year_start"] = MONTH_NAMES.index(names[0]) + 1
+        elif (index := month_index(month)) is not None:
+            changes["fiscal_year_start"] = index
         else:
             errors.append(f"--fiscal-start: {month[:30]!r} is not a month; write july or 7")
     if "group" in options:

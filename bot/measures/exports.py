@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from bot.measures.indicators import target_for, targets_of, visible_indicators
 from bot.measures.progress import summaries
 from bot.measures.visibility import Viewer, sees_partner
+from storage.ids import id_of
 from storage.measures import IndicatorReporter, Submission, SubmissionRevision
 from storage.models import Member
 
@@ -46,7 +47,7 @@ def export_measures(session: Session, initiative_id: int, viewer: Viewer | None 
     rows: list[tuple[object, ...]] = []
     for s in summaries(session, indicators, viewer, date.max, recent=None):  # every period; targets per row
         ind = s.indicator
-        targets = targets_of(session, ind.id or 0)
+        targets = targets_of(session, id_of(ind))
         for total in s.totals:
             target = target_for(targets, total.start)
             rows.append((ind.key, ind.name, ind.unit, ind.polarity, ind.visibility, total.period,
@@ -69,7 +70,7 @@ def export_submissions(session: Session, initiative_id: int, viewer: Viewer | No
         .where(col(Submission.indicator_id).in_(list(indicators)))
         .order_by(col(Submission.indicator_id), col(Submission.period_start), col(IndicatorReporter.partner))
     ).all()
-    shown = [(s, r, m) for s, r, m in found if sees_partner(viewer, indicators[s.indicator_id], r.id or 0)]
+    shown = [(s, r, m) for s, r, m in found if sees_partner(viewer, indicators[s.indicator_id], id_of(r))]
     corrections: dict[int, int] = {}
     ids = [s.id for s, _, _ in shown]
     for submission_id in session.exec(select(SubmissionRevision.submission_id)
@@ -77,5 +78,5 @@ def export_submissions(session: Session, initiative_id: int, viewer: Viewer | No
         corrections[submission_id] = corrections.get(submission_id, 0) + 1
     rows = [(indicators[s.indicator_id].key, s.period, s.period_start.isoformat(), r.partner, s.value,
              json.dumps(s.cells or {}, sort_keys=True), s.note, m.name if m else "", s.submitted_at.isoformat(),
-             s.updated_at.isoformat(), corrections.get(s.id or 0, 0)) for s, r, m in shown]
+             s.updated_at.isoformat(), corrections.get(id_of(s), 0)) for s, r, m in shown]
     return _csv(SUBMISSION_COLUMNS, rows)

@@ -14,6 +14,7 @@ from bot.core.messages import FieldKind, Form, FormField, clip
 from bot.measures.entries import Dimension, Refused, parse_breakdown
 from bot.measures.periods import Period
 from bot.measures.units import RULES, format_value
+from storage.ids import id_of
 from storage.measures import Indicator, Submission, Unit
 
 SUBMIT_ACTION = "measures.submit"
@@ -77,7 +78,7 @@ def submission_form(
         fields.append(FormField("reason", "Why is this being corrected?", FieldKind.LONG_TEXT, max_length=500,
                                 hint=f"Currently {format_value(unit, current.value)}"))
     return Form(title=f"Submit {period.label}"[:24], action=SUBMIT_ACTION,
-                fields=tuple(fields), value=form_value(indicator.id or 0, period.label, reporter_id))
+                fields=tuple(fields), value=form_value(id_of(indicator), period.label, reporter_id))
 
 
 def read_form(dims: list[Dimension], values: dict[str, str]) -> tuple[FormInput, dict[str, str]]:

@@ -36,16 +36,16 @@ from bot.initiative_file.report import Tally
 from bot.initiative_file.values import choice, day_or_time, key, text, text_list, yes_no
 from bot.measures.entries import MAX_DIMENSIONS, Dimension
 from bot.measures.indicators import IndicatorSpec, sync_indicators
-from bot.measures.periods import MONTHS, BadPeriod, Calendar
+from bot.measures.periods import BadPeriod, Calendar
 from bot.measures.units import BadValue, parse_value
+from bot.recurrence import month_index
+from storage.ids import id_of
 from storage.measures import PeriodKind, Polarity, Unit, Visibility
 
 if TYPE_CHECKING:
     from bot.initiative_file.spec import InitiativeSpec
     from bot.initiative_file.sync import Run
 
-MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
-               "october", "november", "december")
 _CATEGORY_FORBIDDEN = (":", ";", "=", ", ", "\n")
 
 
@@ -73,8 +73,8 @@ def month(at: At, _problems: Problems) -> int:
     value = scalar_text(at).lower()
     if value.isdigit() and 1 <= int(value) <= 12:
         return int(value)
-    if len(value) >= 3 and value[:3] in MONTHS and MONTH_NAMES[MONTHS.index(value[:3])].startswith(value):
-        return MONTHS.index(value[:3]) + 1
+    if (index := month_index(value)) is not None:
+        return index
     raise Invalid(f"{value[:30]!r} is not a month; write its name (july) or number (7)")
 
 
@@ -240,7 +240,7 @@ def sync_indicator_section(run: Run) -> Tally | None:
     if not run.spec.indicators:
         return None
     changes = sync_indicators(run.session, run.initiative_id, run.spec.indicators,
-                              {k: m.id or 0 for k, m in run.members.items()},
-                              {k: g.id or 0 for k, g in run.groups.items()})
+                              {k: id_of(m) for k, m in run.members.items()},
+                              {k: id_of(g) for k, g in run.groups.items()})
     return Tally("indicators", "deactivated", created=changes.created, updated=changes.updated,
                  unchanged=changes.unchanged, gone=changes.deactivated)

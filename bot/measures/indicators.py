@@ -206,8 +206,8 @@ def upsert_indicator(
 def _snapshot(session: Session, ind: Indicator) -> tuple[Any, ...]:
     """Everything a load can change about `ind`, to tell whether it did."""
     fields = {name: getattr(ind, name) for name in Indicator.model_fields if name not in ("id", "created_at")}
-    targets = [(t.value, t.by, t.label) for t in targets_of(session, ind.id or 0)]
-    reporters = [(r.member_id, r.partner, r.active) for r, _ in reporters_of(session, ind.id or 0, everyone=True)]
+    targets = [(t.value, t.by, t.label) for t in targets_of(session, id_of(ind))]
+    reporters = [(r.member_id, r.partner, r.active) for r, _ in reporters_of(session, id_of(ind), everyone=True)]
     return (json.dumps(fields, sort_keys=True, default=str), targets, sorted(reporters))
 
 
@@ -227,7 +227,7 @@ def _add_past_values(session: Session, ind: Indicator, values: list[tuple[str, s
     A value already in the database (submitted or corrected in chat) is never replaced.
     Each counts as submitted on time, by its reporter, with a note saying where it came from.
     """
-    reporters = {member.key: reporter for reporter, member in reporters_of(session, ind.id or 0)}
+    reporters = {member.key: reporter for reporter, member in reporters_of(session, id_of(ind))}
     calendar, zone = calendar_of(ind), zone_of(session, ind)
     added = 0
     for label, member_key, value in values:

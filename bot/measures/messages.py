@@ -12,6 +12,7 @@ from bot.measures.entries import Dimension
 from bot.measures.forms import form_value
 from bot.measures.status import PartnerStatus, PeriodStatus
 from bot.measures.units import format_value
+from storage.ids import id_of
 from storage.measures import Submission, Unit
 
 FORM_ACTION = "measures.form"
@@ -41,7 +42,7 @@ def prompt(m: Dialect, status: PeriodStatus, partner: PartnerStatus, dims: list[
         title=f"{'Reminder: ' if reminder else ''}{ind.name} data due {due_text(status)}",
         sections=[text],
         buttons=[Button("Submit data", FORM_ACTION,
-                        form_value(ind.id or 0, status.period.label, partner.reporter.id or 0), ButtonStyle.PRIMARY)],
+                        form_value(id_of(ind), status.period.label, id_of(partner.reporter)), ButtonStyle.PRIMARY)],
     )
 
 
@@ -50,13 +51,13 @@ def nudge(m: Dialect, status: PeriodStatus, mention_ids: dict[int, str]) -> Repl
 
     Names are plain text; a member is pinged only when `mention_ids` has their platform id.
     """
-    names = [Markup(f"<@{mention_ids[p.member.id or 0]}>") if p.member.id in mention_ids else m.escape(p.name)
+    names = [Markup(f"<@{mention_ids[id_of(p.member)]}>") if p.member.id in mention_ids else m.escape(p.name)
              for p in status.outstanding]
     text = m.render("measure_nudge.j2", indicator=status.indicator, period=status.period.label,
                     due=due_text(status), submitted=len(status.submitted), expected=len(status.partners),
                     outstanding=names)
     return Reply(title=f"{status.indicator.name}: data due today", sections=[text],
-                 mentions=[mention_ids[p.member.id or 0] for p in status.outstanding if p.member.id in mention_ids])
+                 mentions=[mention_ids[id_of(p.member)] for p in status.outstanding if p.member.id in mention_ids])
 
 
 def flag(m: Dialect, status: PeriodStatus) -> Reply:

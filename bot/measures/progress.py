@@ -20,6 +20,7 @@ from bot.measures.entries import Dimension
 from bot.measures.indicators import calendar_of, dimensions_of, reporters_of, target_for, targets_of
 from bot.measures.units import RULES
 from bot.measures.visibility import Viewer, sees_all_partners, sees_partner, sees_total
+from storage.ids import id_of
 from storage.measures import (
     Indicator,
     IndicatorReporter,
@@ -174,7 +175,7 @@ def summaries(session: Session, indicators: list[Indicator], viewer: Viewer, tod
         value = total if RULES[Unit(ind.unit)].additive else total / count
         shown = value if sees_total(viewer, ind, count - int(own_count or 0)) else None
         totals[ind_id].append(PeriodTotal(period, start, shown, count))
-    return [Summary(ind, totals[ind.id or 0], expected.get(ind.id or 0, 0), target_for(targets[ind.id or 0], today))
+    return [Summary(ind, totals[id_of(ind)], expected.get(id_of(ind), 0), target_for(targets[id_of(ind)], today))
             for ind in indicators]
 
 
@@ -205,17 +206,17 @@ def detail(session: Session, indicator: Indicator, viewer: Viewer, today: date) 
         .where(Submission.indicator_id == indicator.id, Submission.period == period)
         .order_by(IndicatorReporter.partner)
     ).all() if latest else []
-    values = [(reporter.id or 0, PartnerValue(reporter.partner, sub.value, sub.cells or {}, sub.note))
+    values = [(id_of(reporter), PartnerValue(reporter.partner, sub.value, sub.cells or {}, sub.note))
               for sub, reporter in rows]
     dims = dimensions_of(indicator)
     submitted = {rid for rid, _ in values}
     return Detail(
         summary=summary,
-        targets=targets_of(session, indicator.id or 0),
+        targets=targets_of(session, id_of(indicator)),
         period=period,
         partners=[v for _, v in values] if sees_all_partners(viewer, indicator) else None,
         own=[v for rid, v in values if sees_partner(viewer, indicator, rid) and rid in viewer.reporter_ids],
-        missing=[r.partner for r, _ in reporters_of(session, indicator.id or 0) if r.id not in submitted] if latest else [],
+        missing=[r.partner for r, _ in reporters_of(session, id_of(indicator)) if r.id not in submitted] if latest else [],
         cells=_cells(indicator, dims, values, viewer),
         dimensions=dims,
     )

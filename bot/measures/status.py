@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from bot.measures.indicators import reporters_of, zone_of
 from bot.measures.periods import Ladder, Period, ladder
+from storage.ids import id_of
 from storage.measures import Indicator, IndicatorReporter, Submission
 from storage.models import Member
 
@@ -66,14 +67,14 @@ def contact_for(member: Member, delegates: dict[int, Member], now: datetime) -> 
 def period_status(session: Session, indicator: Indicator, period: Period, now: datetime) -> PeriodStatus:
     """Who has and has not submitted `period` of `indicator`, as of `now`."""
     times = ladder(period, indicator.due_days, indicator.follow_up_days, zone_of(session, indicator))
-    rows = reporters_of(session, indicator.id or 0)
+    rows = reporters_of(session, id_of(indicator))
     submissions = {s.reporter_id: s for s in session.exec(
         select(Submission).where(Submission.indicator_id == indicator.id, Submission.period == period.label))}
     delegate_ids = [m.delegate_id for _, m in rows if m.delegate_id]
-    delegates = {m.id or 0: m for m in session.exec(select(Member).where(col(Member.id).in_(delegate_ids)))}
+    delegates = {id_of(m): m for m in session.exec(select(Member).where(col(Member.id).in_(delegate_ids)))}
     partners = []
     for reporter, member in rows:
-        sub = submissions.get(reporter.id or 0)
+        sub = submissions.get(id_of(reporter))
         late = sub.submitted_at >= times.late_after if sub else now >= times.late_after
         partners.append(PartnerStatus(reporter, member, sub, late, contact_for(member, delegates, now)))
     return PeriodStatus(indicator, period, times, partners)

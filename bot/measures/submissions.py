@@ -20,8 +20,8 @@ from bot.measures.entries import Entry
 from bot.measures.indicators import calendar_of, reporters_of, zone_of
 from bot.measures.periods import BadPeriod, Period, ladder
 from bot.measures.units import format_value
+from storage.ids import id_of
 from storage.measures import Indicator, IndicatorReporter, Submission, SubmissionRevision, Unit
-from storage.models import Member
 
 
 @dataclass(frozen=True)
@@ -33,21 +33,17 @@ class Recorded:
     late: bool
 
 
-def partners_of(session: Session, indicator: Indicator, member_id: int) -> list[tuple[IndicatorReporter, Member]]:
-    """The partners of `indicator` that `member_id` answers for: their own, and those of colleagues who delegate to them."""
-    return [(r, m) for r, m in reporters_of(session, indicator.id or 0)
-            if m.id == member_id or m.delegate_id == member_id]
-
-
 def choose_partner(
     session: Session, indicator: Indicator, member_id: int, *, backbone: bool, named: str = ""
 ) -> IndicatorReporter:
     """The partner a submission by `member_id` is for; `named` (a partner or member key) picks one.
 
-    Backbone staff may submit for any partner; others only for their own or delegated ones.
+    Backbone staff may submit for any partner; others only for their own, and those of
+    colleagues who delegate to them.
     """
-    everyone = reporters_of(session, indicator.id or 0)
-    allowed = everyone if backbone else partners_of(session, indicator, member_id)
+    everyone = reporters_of(session, id_of(indicator))
+    allowed = everyone if backbone else [(r, m) for r, m in everyone
+                                         if m.id == member_id or m.delegate_id == member_id]
     names = ", ".join(r.partner for r, _ in everyone) or "nobody yet"
     if named:
         wanted = named.strip().lower()
@@ -126,7 +122,7 @@ def record(
             f"{reporter.partner} already submitted {shown} for {period.label} "
             f"(on {current.updated_at:%b %d, %Y}). To correct it, give a reason.",
             usage=f'/ci submit {indicator.key} VALUE --period {period.label} --reason "why it changed"')
-    session.add(SubmissionRevision(submission_id=current.id or 0, changed_at=now, changed_by_id=by,
+    session.add(SubmissionRevision(submission_id=id_of(current), changed_at=now, changed_by_id=by,
                                    old_value=current.value, old_cells=current.cells, old_note=current.note,
                                    new_value=float(entry.value), reason=reason.strip()[:500]))
     previous = current.value
@@ -150,4 +146,4 @@ def history(session: Session, indicator_id: int) -> list[tuple[Submission, Indic
         for rev in session.exec(select(SubmissionRevision).where(col(SubmissionRevision.submission_id).in_(ids))
                                 .order_by(col(SubmissionRevision.changed_at), col(SubmissionRevision.id))):
             revisions.setdefault(rev.submission_id, []).append(rev)
-    return [(s, r, revisions.get(s.id or 0, [])) for s, r in rows]
+    return [(s, r, revisions.get(id_of(s), [])) for s, r in rows]
