@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
@@ -50,6 +51,28 @@ def open_database() -> Engine:
     return engine
 
 
+@contextmanager
+def database_session() -> Iterator[Session]:
+    """A session on the migrated database, committed on success; a `UserError` becomes an error exit."""
+    from bot.core.errors import UserError
+    from storage.db import session_scope
+
+    try:
+        with session_scope(open_database()) as session:
+            yield session
+    except UserError as exc:
+        raise fail(exc.message) from None
+
+
+def _write(text: str, output: Path | None) -> None:
+    """Write `text` to the file `output`, saying so, or to stdout when there is none."""
+    if output:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}")
+    else:
+        sys.stdout.write(text)
+
+
 def _not_a_file(path: Path) -> str:
     """Why `path`, which is not a readable file, cannot be loaded."""
     return "is a folder, not a file" if path.is_dir() else "does not exist"
@@ -77,18 +100,12 @@ def pick_initiative(session: Session, slug: str) -> Initiative:
 @app.command()
 def load(path: Annotated[Path, typer.Argument(help="The initiative YAML file.")]) -> None:
     """Create or update an initiative from a YAML file (idempotent; nothing is deleted silently)."""
-    from bot.core.errors import UserError
     from bot.initiative_file import load_initiative
-    from storage.db import session_scope
 
     if not path.is_file():
         raise fail(f"{path} {_not_a_file(path)}; give the path of an initiative YAML file")
-    engine = open_database()
-    try:
-        with session_scope(engine) as session:
-            report = load_initiative(session, path)
-    except UserError as exc:
-        raise fail(exc.message) from None
+    with database_session() as session:
+        report = load_initiative(session, path)
     for line in report.lines():
         typer.echo(line)
 
@@ -143,19 +160,13 @@ def glossary_import(
     initiative: InitiativeOption = "",
 ) -> None:
     """Add or update glossary terms from a CSV or YAML file (all or nothing)."""
-    from bot.core.errors import UserError
     from bot.glossary_files import import_terms
-    from storage.db import session_scope
     from storage.ids import id_of
 
     if not path.is_file():
         raise fail(f"{path} {_not_a_file(path)}; give the path of a .csv or .yaml file of terms")
-    engine = open_database()
-    try:
-        with session_scope(engine) as session:
-            result = import_terms(session, id_of(pick_initiative(session, initiative)), path)
-    except UserError as exc:
-        raise fail(exc.message) from None
+    with database_session() as session:
+        result = import_terms(session, id_of(pick_initiative(session, initiative)), path)
     typer.echo(f"glossary: {result.created} created, {result.updated} updated, {result.unchanged} unchanged")
 
 
@@ -166,24 +177,14 @@ def glossary_export(
     initiative: InitiativeOption = "",
 ) -> None:
     """Write every glossary term as CSV or YAML."""
-    from bot.core.errors import UserError
     from bot.glossary_files import export_terms
-    from storage.db import session_scope
     from storage.ids import id_of
 
     if fmt not in {"csv", "yaml"}:
         raise fail("--format must be csv or yaml")
-    engine = open_database()
-    try:
-        with session_scope(engine) as session:
-            text = export_terms(session, id_of(pick_initiative(session, initiative)), fmt)
-    except UserError as exc:
-        raise fail(exc.message) from None
-    if output:
-        output.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {output}")
-    else:
-        sys.stdout.write(text)
+    with database_session() as session:
+        text = export_terms(session, id_of(pick_initiative(session, initiative)), fmt)
+    _write(text, output)
 
 
 @app.command()
@@ -222,10 +223,8 @@ def calendar(
 ) -> None:
     """Print the iCalendar feed of a group's meeting series."""
     from bot.calendar_feed import UnknownGroup, calendar_for_group
-    from storage.db import session_scope
 
-    engine = open_database()
-    with session_scope(engine) as session:
+    with database_session() as session:
         initiative_id = pick_initiative(session, initiative).id
         try:
             feed = calendar_for_group(session, group, initiative_id=initiative_id)
@@ -253,9 +252,8 @@ def discord_sync() -> None:
 def audit_verify() -> None:
     """Check the audit log's hash chain and print its head; exit 1 at the first broken or missing event."""
     from bot.audit_chain import verify_chain
-    from storage.db import session_scope
 
-    with session_scope(open_database()) as session:
+    with database_session() as session:
         check = verify_chain(session)
     if not check.ok:
         typer.echo(f"audit log BROKEN at event {check.broken_id}: {check.problem}", err=True)
@@ -268,18 +266,12 @@ def audit_verify() -> None:
 def _export(kind: str, fmt: str, output: Path | None, initiative: str) -> None:
     from importlib import import_module
 
-    from storage.db import session_scope
-
     if fmt != "csv":
         raise fail("--format csv is the only export format")
     module, function = EXPORTS[kind].split(":")
-    with session_scope(open_database()) as session:
+    with database_session() as session:
         text = getattr(import_module(module), function)(session, pick_initiative(session, initiative).id)
-    if output:
-        output.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {output}")
-    else:
-        sys.stdout.write(text)
+    _write(text, output)
 
 
 EXPORTS = {

@@ -21,6 +21,7 @@ from itertools import chain, islice
 from rapidfuzz import fuzz, process
 from sqlalchemy import bindparam, func
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, col, select
 
@@ -356,9 +357,7 @@ def add_definition(
     if problems:
         raise EntryError(*next(iter(problems.items())))
     key = normalize(entry.term)
-    index = term_index(session, initiative_id)
-    term_id = index.by_key.get(key)
-    term = session.get(GlossaryTerm, term_id) if term_id is not None else None
+    term = _named(session, term_index(session, initiative_id), entry.term)
     status = TermStatus.AGREED if agreed else TermStatus.PROPOSED
     ((context, definition),) = entry.senses_to_store()
     if term is None:
@@ -436,7 +435,7 @@ class TermIndex:
 
 
 _NEWEST_REVISION = select(func.max(GlossaryRevision.id))  # built once: every lookup asks it
-_INDEXES: dict[tuple[str, int], tuple[tuple[int, int | None], TermIndex]] = {}
+_INDEXES: dict[tuple[URL, int], tuple[tuple[int, int | None], TermIndex]] = {}
 _generation = 0
 _lock = threading.Lock()
 
@@ -455,8 +454,7 @@ def term_index(session: Session, initiative_id: int) -> TermIndex:
     probe) tells when another replica changed the glossary; a counter this process
     bumps on its own writes covers the rest.
     """
-    bind = session.get_bind()
-    cache_key = (bind.engine.url.render_as_string(hide_password=True), initiative_id)
+    cache_key = (session.get_bind().engine.url, initiative_id)
     version = (_generation, session.exec(_NEWEST_REVISION).one())
     cached = _INDEXES.get(cache_key)
     if cached is not None and cached[0] == version:
@@ -497,7 +495,12 @@ def _grams(key: str) -> set[str]:
 
 def find(session: Session, initiative_id: int, text: str) -> GlossaryTerm | None:
     """The term named `text` (its name, an alias or an acronym, in any case or accents)."""
-    term_id = term_index(session, initiative_id).by_key.get(normalize(text))
+    return _named(session, term_index(session, initiative_id), text)
+
+
+def _named(session: Session, index: TermIndex, text: str) -> GlossaryTerm | None:
+    """The term of `index` whose name or other name normalises as `text` does."""
+    term_id = index.by_key.get(normalize(text))
     return session.get(GlossaryTerm, term_id) if term_id is not None else None
 
 
@@ -534,8 +537,7 @@ def suggest(index: TermIndex, text: str, limit: int = 3) -> list[str]:
 def lookup(session: Session, initiative_id: int, text: str, now: datetime) -> Lookup:
     """Look `text` up; a miss is counted and answered with the closest term names."""
     index = term_index(session, initiative_id)
-    term_id = index.by_key.get(normalize(text))
-    term = session.get(GlossaryTerm, term_id) if term_id is not None else None
+    term = _named(session, index, text)
     if term is not None:
         return Lookup(load_entry(session, term), [])
     _count_miss(session, initiative_id, text, now)

@@ -154,13 +154,16 @@ def _write_csv(entries: list[TermEntry]) -> str:
 
 def _read_yaml(text: str) -> tuple[list[tuple[str, TermEntry]], list[str]]:
     """Entries from YAML text, each with the line its item starts on, and problems."""
+    loader = yaml.SafeLoader(text)  # one parse gives the nodes (with lines) and the data
     try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise UserError(f"The YAML file is not valid YAML{where}: {getattr(exc, 'problem', exc)}.") from exc
+    finally:
+        loader.dispose()
     duplicates = _duplicate_keys(root) if root is not None else []
     if duplicates:
         return [], duplicates

@@ -18,7 +18,3 @@ class NotAllowed(UserError):
 
 class NotRegistered(UserError):
     """The caller is not a member of any initiative the bot knows."""
-
-
-class UnboundChannel(UserError):
-    """The channel or workspace is not bound to an initiative."""

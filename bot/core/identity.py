@@ -28,11 +28,9 @@ def resolve(session: Session, origin: Origin) -> Identity:
     initiative the user is registered in (when that is unambiguous), and the local
     console falls back to the only initiative there is.
     """
-    group = _bound_group(session, origin)
-    initiative = session.get(Initiative, group.initiative_id) if group else None
-    member = _member(session, origin, initiative.id if initiative else None)
-    if initiative is None and member is not None:
-        initiative = session.get(Initiative, member.initiative_id)
+    group, initiative = _bound_group(session, origin)
+    member, members_initiative = _member(session, origin, initiative.id if initiative else None)
+    initiative = initiative or members_initiative
     if initiative is None and origin.platform == "console":
         only = session.exec(select(Initiative).limit(2)).all()
         initiative = only[0] if len(only) == 1 else None
@@ -50,8 +48,9 @@ _GROUPS = (
     .where(Membership.member_id == bindparam("member_id"), Group.active == True)  # noqa: E712
 )
 _BOUND_GROUP = (
-    select(Group)
+    select(Group, Initiative)
     .join(ChannelBinding, col(ChannelBinding.group_id) == Group.id)
+    .join(Initiative, col(Initiative.id) == Group.initiative_id)
     .where(
         ChannelBinding.platform == bindparam("platform"),
         ChannelBinding.channel_id == bindparam("channel_id"),
@@ -60,8 +59,9 @@ _BOUND_GROUP = (
     .limit(1)
 )
 _MEMBER = (
-    select(Member)
+    select(Member, Initiative)
     .join(PlatformIdentity, col(PlatformIdentity.member_id) == Member.id)
+    .join(Initiative, col(Initiative.id) == Member.initiative_id)
     .where(
         PlatformIdentity.platform == bindparam("platform"),
         PlatformIdentity.platform_user_id == bindparam("user_id"),
@@ -72,14 +72,18 @@ _MEMBER = (
 _MEMBER_IN = _MEMBER.where(Member.initiative_id == bindparam("initiative_id"))
 
 
-def _bound_group(session: Session, origin: Origin) -> Group | None:
+def _bound_group(session: Session, origin: Origin) -> tuple[Group | None, Initiative | None]:
+    """The group bound to the channel and its initiative, read together (or two Nones)."""
     if not origin.channel_id:
-        return None
-    return session.exec(_BOUND_GROUP, params={
+        return None, None
+    found = session.exec(_BOUND_GROUP, params={
         "platform": origin.platform, "channel_id": origin.channel_id, "team_id": origin.team_id}).first()
+    return (found[0], found[1]) if found is not None else (None, None)
 
 
-def _member(session: Session, origin: Origin, initiative_id: int | None) -> Member | None:
+def _member(session: Session, origin: Origin,
+            initiative_id: int | None) -> tuple[Member | None, Initiative | None]:
+    """The one active member behind the platform user, with their initiative (or two Nones)."""
     params = {"platform": origin.platform, "user_id": origin.user_id, "initiative_id": initiative_id}
     found = session.exec(_MEMBER if initiative_id is None else _MEMBER_IN, params=params).all()
-    return found[0] if len(found) == 1 else None
+    return (found[0][0], found[0][1]) if len(found) == 1 else (None, None)

@@ -25,6 +25,7 @@ from bot.core.messages import (
     Reply,
 )
 from bot.core.registry import Access, Registry
+from storage.ids import id_of
 from storage.models import GlossaryTerm, GroupKind, Member
 
 ADD_USAGE = ('Write it like /ci glossary add "common agenda" = A shared vision for change. '
@@ -319,7 +320,7 @@ def _refusal_help(error: book.EntryError, term: str) -> str:
 
 
 def _may_approve(ctx: Context) -> bool:
-    return ctx.member is not None and ctx.in_kind(GroupKind.BACKBONE, GroupKind.STEERING)
+    return ctx.in_kind(GroupKind.BACKBONE, GroupKind.STEERING)  # no groups without a member
 
 
 def _require_approver(ctx: Context) -> Member:
@@ -363,6 +364,4 @@ def _check_length(text: str, usage: str) -> None:
 
 
 def _initiative_id(ctx: Context) -> int:
-    initiative = ctx.require_initiative()
-    assert initiative.id is not None
-    return initiative.id
+    return id_of(ctx.require_initiative())

@@ -9,7 +9,6 @@ is a reader, a `SECTIONS` row, a field on `InitiativeSpec` and a step in `sync`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from bot.glossary_book import TermEntry, normalize
@@ -48,14 +47,6 @@ from bot.initiative_file.values import (
 from bot.measures.indicator_file import check_indicators, read_indicators
 from bot.meeting_file import check_cadences, read_cadences
 from storage.models import GroupKind, Role, TermStatus
-
-
-@dataclass(frozen=True)
-class Section:
-    """A top-level section: how to read it, and whether a file must have it."""
-
-    read: Callable[[At, Problems], Any]
-    required: bool = False
 
 
 def parse_initiative(text: str, source: str) -> InitiativeSpec:
@@ -257,13 +248,14 @@ def _check_names(read: list[tuple[TermEntry, Record]], problems: Problems) -> No
                              "an alias can belong to one term only")
 
 
-SECTIONS: dict[str, Section] = {
-    "initiative": Section(read_initiative, required=True),
-    "groups": Section(read_groups),
-    "members": Section(read_members),
-    "glossary": Section(read_glossary),
-    "indicators": Section(read_indicators),
-    "cadences": Section(read_cadences),
+# A top-level section is read like a field: its reader, and whether a file must have it.
+SECTIONS: dict[str, Field] = {
+    "initiative": Field(read_initiative, required=True),
+    "groups": Field(read_groups),
+    "members": Field(read_members),
+    "glossary": Field(read_glossary),
+    "indicators": Field(read_indicators),
+    "cadences": Field(read_cadences),
 }
 
 

@@ -26,6 +26,7 @@ from bot.initiative_file.spec import InitiativeSpec, MemberSpec
 from bot.measures.indicator_file import sync_indicator_section
 from bot.meeting_file import sync_cadence_section
 from storage import audit
+from storage.ids import id_of
 from storage.models import (
     ChannelBinding,
     Group,
@@ -80,8 +81,7 @@ class Run:
     @property
     def initiative_id(self) -> int:
         """The initiative's id (it is flushed before any step runs)."""
-        assert self.initiative.id is not None
-        return self.initiative.id
+        return id_of(self.initiative)
 
 
 def _upsert_initiative(session: Session, spec: InitiativeSpec,
@@ -220,13 +220,13 @@ def sync_identities(run: Run) -> Tally:
             run.session.delete(row)
             tally.gone.append(f"{owner}: {platform} {row.platform_user_id}")
         elif want is not None and want != owner:
-            row.member_id = _id(run.members[want])
+            row.member_id = id_of(run.members[want])
             tally.updated.append(f"{platform} {row.platform_user_id}: {owner} -> {want}")
         else:
             tally.unchanged += 1
     run.session.flush()
     for (platform, user_id), key in wanted.items():
-        run.session.add(PlatformIdentity(initiative_id=run.initiative_id, member_id=_id(run.members[key]),
+        run.session.add(PlatformIdentity(initiative_id=run.initiative_id, member_id=id_of(run.members[key]),
                                          platform=Platform(platform), platform_user_id=user_id))
         tally.created.append("")
     return tally
@@ -261,13 +261,13 @@ def sync_bindings(run: Run) -> Tally:
             run.session.delete(row)
             tally.gone.append(f"{name} from {owner}")
         elif want != owner:
-            row.group_id = _id(run.groups[want])
+            row.group_id = id_of(run.groups[want])
             tally.updated.append(f"{name}: {owner} -> {want}")
         else:
             tally.unchanged += 1
     run.session.flush()
     for (platform, team_id, channel_id), key in wanted.items():
-        run.session.add(ChannelBinding(group_id=_id(run.groups[key]), platform=Platform(platform),
+        run.session.add(ChannelBinding(group_id=id_of(run.groups[key]), platform=Platform(platform),
                                        team_id=team_id, channel_id=channel_id))
         tally.created.append("")
     return tally
@@ -295,7 +295,7 @@ def sync_memberships(run: Run) -> Tally:
             tally.unchanged += 1
     run.session.flush()
     for (group, member), role in wanted.items():
-        run.session.add(Membership(group_id=_id(run.groups[group]), member_id=_id(run.members[member]),
+        run.session.add(Membership(group_id=id_of(run.groups[group]), member_id=id_of(run.members[member]),
                                    role=Role(role)))
         tally.created.append("")
     return tally
@@ -313,11 +313,6 @@ def sync_glossary(run: Run) -> Tally | None:
         raise InitiativeFileError(problems.errors) from exc
     return Tally("glossary", gone_word="", created=[""] * result.created,
                  updated=[""] * result.updated, unchanged=result.unchanged)
-
-
-def _id(row: Member | Group) -> int:
-    assert row.id is not None
-    return row.id
 
 
 # Each step syncs one kind of row and reports on it (None: the file says nothing about it).
