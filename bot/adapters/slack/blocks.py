@@ -57,10 +57,9 @@ def reply_blocks(reply: Reply, limit: int = MESSAGE_BLOCKS_MAX) -> list[Block]:
     tail: list[Block] = []
     notes: list[dict[str, Any]] = []
     if reply.image is not None:
-        notes.append({"type": "plain_text", "text": _cut_plain(f"\N{BAR CHART} {reply.image.alt}", CONTEXT_MAX),
-                      "emoji": True})
+        notes.append(plain(f"\N{BAR CHART} {reply.image.alt}", CONTEXT_MAX))
     if reply.context:
-        notes.append({"type": "plain_text", "text": _cut_plain(reply.context, CONTEXT_MAX), "emoji": True})
+        notes.append(plain(reply.context, CONTEXT_MAX))
     if notes:
         tail.append({"type": "context", "elements": notes})
     for start in range(0, len(reply.buttons), BUTTONS_PER_BLOCK):

@@ -6,10 +6,11 @@ import logging
 from dataclasses import dataclass, replace
 
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapters.slack.blocks import fallback_text, reply_blocks
-from bot.core.messages import Reply
+from bot.core.messages import Image, Reply
 
 log = logging.getLogger(__name__)
 IN_YOUR_DMS = "The chart is in your direct messages with cibot."
@@ -54,5 +55,10 @@ async def show(client: AsyncWebClient, reply: Reply, surface: Surface) -> None:
         channel = surface.channel_id
         if image_in_dm:
             channel = (await client.conversations_open(users=surface.user_id))["channel"]["id"]
-        await client.files_upload_v2(channel=channel, content=reply.image.data, filename=reply.image.filename,
-                                     title=reply.image.alt, alt_txt=reply.image.alt)
+        await upload_image(client, channel, reply.image)
+
+
+async def upload_image(client: AsyncWebClient, channel: str, image: Image) -> AsyncSlackResponse:
+    """Upload `image` to `channel` (files_upload_v2), titled and described by its alt text."""
+    return await client.files_upload_v2(channel=channel, content=image.data, filename=image.filename,
+                                        title=image.alt, alt_txt=image.alt)

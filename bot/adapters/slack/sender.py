@@ -26,8 +26,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.adapters.slack.blocks import fallback_text, reply_blocks
+from bot.adapters.slack.post import upload_image
 from bot.core.delivery import DeliveryFailed, RateLimited, Target
-from bot.core.messages import Reply
+from bot.core.messages import Image, Reply
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class SlackSender:
             unfurl_links=False, unfurl_media=False,
             metadata={"event_type": EVENT_TYPE, "event_payload": {"key": key}}))
         if reply.image is not None:
-            await self._upload_image(channel, reply)
+            await self._upload_image(channel, reply.image)
         return str(response["ts"])
 
     async def find(self, target: Target, key: str) -> str | None:
@@ -105,14 +106,10 @@ class SlackSender:
                 self._dm_channels[target.user_id] = response["channel"]["id"]
         return self._dm_channels[target.user_id]
 
-    async def _upload_image(self, channel: str, reply: Reply) -> None:
-        """Upload the reply's chart after its message; the message is out, so failures only log."""
-        assert reply.image is not None
-        image = reply.image
+    async def _upload_image(self, channel: str, image: Image) -> None:
+        """Upload a message's chart after the message; the message is out, so failures only log."""
         try:
-            await self._paced(channel, lambda: self._client.files_upload_v2(
-                channel=channel, content=image.data, filename=image.filename, title=image.alt,
-                alt_txt=image.alt))
+            await self._paced(channel, lambda: upload_image(self._client, channel, image))
         except (RateLimited, DeliveryFailed, SlackApiError) as exc:
             log.warning("could not upload the chart for a message in %s: %s", channel, exc)
 
