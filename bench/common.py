@@ -6,22 +6,19 @@ repository root: `.venv/bin/python -m bench.NAME`.
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
 from bot.glossary_book import TermEntry, upsert_terms
 from storage.db import DatabaseError, make_engine, session_scope, upgrade
+from tests.db_helpers import PG_URL, scratch_schema
 from tests.factories import seed
 
-PG_URL = os.environ.get("CIBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 WORDS = ("shared", "measure", "agenda", "readiness", "kindergarten", "family", "outcome", "partner",
          "indicator", "equity", "baseline", "target", "cohort", "literacy", "attendance", "referral")
 
@@ -38,18 +35,8 @@ def scratch_database(url: str | None = None) -> Iterator[Engine]:
         with _migrated(url) as engine:
             yield engine
         return
-    admin = make_engine(url)
-    schema = f"cibot_bench_{uuid.uuid4().hex[:8]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-        with _migrated(scoped.render_as_string(hide_password=False)) as engine:
-            yield engine
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(url, "cibot_bench") as scoped, _connected(scoped) as engine:
+        yield engine
 
 
 @contextmanager
@@ -69,9 +56,15 @@ def local_database() -> Iterator[tuple[str, Engine]]:
 
 @contextmanager
 def _migrated(url: str) -> Iterator[Engine]:
+    with _connected(url) as engine:
+        upgrade(engine)
+        yield engine
+
+
+@contextmanager
+def _connected(url: str) -> Iterator[Engine]:
     engine = make_engine(url)
     try:
-        upgrade(engine)
         yield engine
     finally:
         engine.dispose()
@@ -85,10 +78,11 @@ def glossary_terms(count: int) -> list[TermEntry]:
             for i in range(count)]
 
 
-def seed_glossary(engine: Engine, terms: int) -> list[TermEntry]:
-    """Seed the tests' sample initiative and `terms` glossary terms (`glossary_terms`); the terms."""
+def seed_glossary(engine: Engine, terms: int | list[TermEntry]) -> list[TermEntry]:
+    """Seed the tests' sample initiative and its glossary: the entries `terms`, or that many from
+    `glossary_terms`; the terms."""
     seeded = seed(engine)
-    entries = glossary_terms(terms)
+    entries = glossary_terms(terms) if isinstance(terms, int) else terms
     with session_scope(engine) as session:
         upsert_terms(session, seeded.initiative_id, entries)
     return entries

@@ -22,12 +22,10 @@ import time
 from sqlalchemy.engine import Engine
 
 from bench.common import percentile, scratch_database, seed_glossary, verdict
-from bot.adapters.discord.client import build_discord_client
-from bot.adapters.discord.settings import DiscordSettings
 from bot.app import build_core
 from bot.core.context import Origin
-from tests.factories import CAST
-from tests.fake_discord_http import APPLICATION_ID, CALLBACK_MESSAGE, DiscordHarness
+from tests.factories import discord_id
+from tests.fake_discord_http import CALLBACK_MESSAGE, DiscordHarness
 
 TARGET_P99_MS = 50.0
 
@@ -36,9 +34,9 @@ async def measure(engine: Engine, requests: int, terms: int) -> tuple[list[float
     """Milliseconds per lookup of a random existing term: through Discord, and of the core alone."""
     entries = seed_glossary(engine, terms)
     core = build_core(engine)
-    harness = await DiscordHarness(build_discord_client(core, DiscordSettings("token", APPLICATION_ID))).start()
+    harness = await DiscordHarness.serving(core)
     rng = random.Random(11)
-    user = CAST["aisha"][4]
+    user = discord_id("aisha")
     origin = Origin("discord", user, "900000000000000001", "800000000000000001")
     timings: list[float] = []
     core_only: list[float] = []

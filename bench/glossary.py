@@ -16,12 +16,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.common import percentile, scratch_database, verdict
+from bench.common import percentile, scratch_database, seed_glossary, verdict
 from bot.app import build_core
 from bot.core.context import Origin
-from bot.glossary_book import TermEntry, normalize, upsert_terms
-from storage.db import session_scope
-from tests.factories import seed
+from bot.glossary_book import TermEntry, normalize
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,9 +76,7 @@ def main() -> None:
     with scratch_database() as engine:
         entries = make_entries(rng)
         start = time.perf_counter()
-        seeded = seed(engine)
-        with session_scope(engine) as session:
-            upsert_terms(session, seeded.initiative_id, entries)
+        seed_glossary(engine, entries)
         print(f"loaded {TERMS} terms with aliases and acronyms in {time.perf_counter() - start:.1f} s")
         core = build_core(engine)
         origin = Origin("console", "maria")

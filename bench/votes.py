@@ -24,8 +24,10 @@ from bench.common import percentile, scratch_database, verdict
 from bot.app import build_core
 from bot.core.clock import ManualClock
 from bot.core.context import Origin
+from bot.core.core import Core
 from bot.decision_jobs import close_vote
 from storage.db import session_scope
+from storage.decisions import Decision
 from storage.models import (
     Group,
     GroupKind,
@@ -63,7 +65,7 @@ def populate(engine: Engine, voters: int) -> None:
                   + [{"member_id": ids[k], "group_id": steering.id, "role": Role.MEMBER} for k in keys[1:]])
 
 
-async def clicks(core, decision_id: str, voters: int) -> list[float]:  # type: ignore[no-untyped-def]
+async def clicks(core: Core, decision_id: str, voters: int) -> list[float]:
     """Every voter clicks once (sequentially); the milliseconds each click took through the core."""
     timings = []
     choices = ("agree", "disagree", "abstain")
@@ -92,7 +94,6 @@ def main() -> int:
             close_vote(s, START + timedelta(days=3), int(decision_id))
         closing = time.perf_counter() - started
         with session_scope(engine) as s:
-            from storage.decisions import Decision
             status = s.exec(select(Decision.status).where(col(Decision.id) == int(decision_id))).one()
     backend = "PostgreSQL" if options.db else "SQLite"
     print(f"vote click through the core ({backend}, {options.votes} clicks): "

@@ -9,23 +9,22 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from bot.app import build_core
 from bot.core.clock import ManualClock
 from bot.core.core import Core
 from storage.db import DatabaseError, make_engine, upgrade
 from tests.chat import Chat
+from tests.db_helpers import PG_URL, scratch_schema
 from tests.fake_slack_api import FakeSlackApi
 
-PG_URL = os.environ.get("CIBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday, 09:00 in Chicago
 
 
@@ -43,25 +42,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pg_schema_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh, migrated schema for this test run."""
     try:
-        admin = make_engine(PG_URL)
+        make_engine(PG_URL).dispose()
     except DatabaseError as exc:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is required under CI but unreachable: {exc}")
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}; skipping PostgreSQL tests ({exc})")
-    schema = f"cibot_t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    rendered = url.render_as_string(hide_password=False)
-    engine = make_engine(rendered)
-    upgrade(engine)
-    engine.dispose()
-    try:
-        yield rendered
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(PG_URL, f"cibot_t_{os.getpid()}") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

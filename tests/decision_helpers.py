@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
 
 from bot.app import build_core
 from bot.core.messages import Reply
@@ -14,6 +13,7 @@ from storage.models import Member, Membership, Platform, PlatformIdentity, Role
 from storage.outbox import OutboxMessage
 from tests.chat import Chat, text_of
 from tests.factories import Seeded
+from tests.meeting_helpers import outbox
 
 
 def vote(chat: Chat, who: str, decision: Decision, choice: str) -> Reply:
@@ -25,10 +25,8 @@ def vote(chat: Chat, who: str, decision: Decision, choice: str) -> Reply:
 
 
 def posts_of(engine: Engine, prefix: str) -> list[OutboxMessage]:
-    """Outbox messages whose key starts with `prefix`, in order."""
-    with Session(engine) as s:
-        return list(s.exec(select(OutboxMessage).where(col(OutboxMessage.key).startswith(prefix))
-                           .order_by(col(OutboxMessage.id))).all())
+    """Outbox messages on every platform whose key starts with `prefix`, in order."""
+    return outbox(engine, prefix, platform=None)
 
 
 def add_member(engine: Engine, cast: Seeded, key: str, organization: str, group: str, role: Role) -> int:

@@ -56,6 +56,11 @@ GROUPS = {
 }
 
 
+def discord_id(key: str) -> str:
+    """The Discord user id `seed` gives the cast member `key`."""
+    return CAST[key][4]
+
+
 @dataclass
 class Seeded:
     """Ids of what `seed` created."""
@@ -100,7 +105,6 @@ def seed(engine: Engine, slug: str = "riverbend", timezone: str = "America/Chica
             for member_key, role in roles.items():
                 s.add(Membership(member_id=members[member_key], group_id=group.id, role=role))
         return Seeded(initiative.id, members, groups)
-
 
 
 @contextmanager

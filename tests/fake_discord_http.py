@@ -25,6 +25,10 @@ import discord
 from discord.user import ClientUser
 from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 
+from bot.adapters.discord.client import build_discord_client
+from bot.adapters.discord.settings import DiscordSettings
+from bot.core.core import Core
+
 APPLICATION_ID = 700000000000000001
 BOT_USER_ID = 700000000000000002
 CALLBACK_MESSAGE, CALLBACK_DEFER, CALLBACK_DEFER_UPDATE, CALLBACK_UPDATE = 4, 5, 6, 7
@@ -304,6 +308,11 @@ class DiscordHarness:
     def __init__(self, client: discord.Client, fake: FakeDiscord | None = None) -> None:
         self.client = client
         self.fake = fake or FakeDiscord()
+
+    @classmethod
+    async def serving(cls, core: Core, fake: FakeDiscord | None = None) -> DiscordHarness:
+        """A started harness around a new cibot client on `core`: a fresh bot process, as after a restart."""
+        return await cls(build_discord_client(core, DiscordSettings("token", APPLICATION_ID)), fake).start()
 
     async def start(self) -> DiscordHarness:
         """Give the client its event loop (as login would) and put the recorder in place."""

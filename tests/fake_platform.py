@@ -59,7 +59,6 @@ class FakePlatform:
         self.deliveries: list[Delivery] = []
         self.rate_limited = 0
         self.rate_limited_at: list[float] = []
-        self.lookups = 0
         self._failures = 0
         self._lock = threading.Lock()
         self._last: dict[tuple[str, str], float] = {}
@@ -135,7 +134,6 @@ class FakePlatform:
     def find(self, query: dict[str, str]) -> tuple[int, dict[str, Any], dict[str, str]]:
         """Look a message up by its key in a channel or a person's DMs."""
         with self._lock:
-            self.lookups += 1
             for d in self.deliveries:
                 if (d.key, d.team, d.channel, d.user) == (query.get("key"), query.get("team", ""),
                                                           query.get("channel", ""), query.get("user", "")):

@@ -28,12 +28,13 @@ def add_series(chat: Chat, group: str, title: str, rule: str, extra: str = "", w
     return confirmed
 
 
-def outbox(engine: Engine, prefix: str = "", platform: str = "slack") -> list[OutboxMessage]:
-    """Queued messages whose key starts with `prefix`, on one platform, oldest first."""
+def outbox(engine: Engine, prefix: str = "", platform: str | None = "slack") -> list[OutboxMessage]:
+    """Queued messages whose key starts with `prefix`, on one platform (every one for None), oldest first."""
+    query = select(OutboxMessage).where(col(OutboxMessage.key).startswith(prefix))
+    if platform is not None:
+        query = query.where(OutboxMessage.platform == platform)
     with Session(engine) as session:
-        return list(session.exec(select(OutboxMessage).where(
-            col(OutboxMessage.key).startswith(prefix), OutboxMessage.platform == platform,
-        ).order_by(OutboxMessage.id)).all())
+        return list(session.exec(query.order_by(col(OutboxMessage.id))).all())
 
 
 def outbox_text(message: OutboxMessage) -> str:

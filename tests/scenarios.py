@@ -12,6 +12,7 @@ from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
+from bot.glossary_book import TermEntry, upsert_terms
 from storage.db import session_scope
 from tests.factories import Seeded, seed
 
@@ -91,8 +92,6 @@ HOSTILE = "Partners agree <!channel> @everyone <@UJAMES> [click](https://evil.ex
 
 def prepare(engine: Engine) -> Seeded:
     """The sample initiative plus two glossary terms: one agreed, one proposed with hostile text."""
-    from bot.glossary_book import TermEntry, upsert_terms
-
     seeded = seed(engine)
     with session_scope(engine) as session:
         upsert_terms(session, seeded.initiative_id, [

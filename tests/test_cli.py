@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "initiative.yaml"
-CIBOT = [sys.executable, "-m", "bot.cli"]
-
-
-def cibot(*args: str, db: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": db, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([*CIBOT, *args], input=stdin, capture_output=True, text=True,
-                          env=env, cwd=cwd or ROOT, timeout=120)
+from tests.process_helpers import EXAMPLE, ROOT, cibot
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import EXAMPLE, cibot
+from tests.process_helpers import EXAMPLE, cibot
 
 
 @pytest.fixture(scope="module")

@@ -13,14 +13,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.adapters.discord.client import build_discord_client
-from bot.adapters.discord.settings import DiscordSettings
 from bot.core.core import Core
 from storage.db import session_scope
 from storage.models import Member
-from tests.factories import CAST
+from tests.factories import discord_id
 from tests.fake_discord_http import (
-    APPLICATION_ID,
     CALLBACK_AUTOCOMPLETE,
     GUILD,
     STEERING,
@@ -32,14 +29,14 @@ from tests.fake_discord_http import (
 )
 from tests.scenarios import prepare
 
-MARIA, JAMES, AISHA = CAST["maria"][4], CAST["james"][4], CAST["aisha"][4]
+MARIA, JAMES, AISHA = discord_id("maria"), discord_id("james"), discord_id("aisha")
 
 
 @pytest.fixture
 async def bot(core: Core, engine: Engine) -> DiscordHarness:
     """The sample initiative, a Discord bot serving it, and two proposals Maria put to a vote."""
     prepare(engine)
-    harness = await DiscordHarness(build_discord_client(core, DiscordSettings("token", APPLICATION_ID))).start()
+    harness = await DiscordHarness.serving(core)
     for title in ("Adopt the readiness measure", "Fund the summer reading program"):
         await harness.slash(MARIA, ["propose"], {"args": title, "closes": "3d"})
     return harness

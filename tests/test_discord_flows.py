@@ -11,15 +11,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.adapters.discord.client import build_discord_client
 from bot.adapters.discord.layout import CATCH_ALL, MAX_CHOICES, slash_layout
-from bot.adapters.discord.settings import DiscordSettings
 from bot.app import build_registry
 from bot.core.core import Core
 from bot.core.registry import Access
-from tests.factories import CAST
+from tests.factories import discord_id
 from tests.fake_discord_http import (
-    APPLICATION_ID,
     CALLBACK_MODAL,
     DiscordHarness,
     Sent,
@@ -30,14 +27,14 @@ from tests.fake_discord_http import (
 from tests.measures_factory import add_indicators
 from tests.scenarios import prepare
 
-MARIA, JAMES, AISHA = CAST["maria"][4], CAST["james"][4], CAST["aisha"][4]
+MARIA, JAMES, AISHA = discord_id("maria"), discord_id("james"), discord_id("aisha")
 
 
 @pytest.fixture
 async def bot(core: Core, engine: Engine) -> DiscordHarness:
     """The sample initiative with its indicators, and a Discord bot serving it."""
     add_indicators(engine, prepare(engine))
-    return await DiscordHarness(build_discord_client(core, DiscordSettings("token", APPLICATION_ID))).start()
+    return await DiscordHarness.serving(core)
 
 
 def test_every_registered_command_has_a_place_in_the_tree() -> None:
@@ -100,7 +97,7 @@ async def test_vote_reason_form_opens_from_the_button(bot: DiscordHarness) -> No
 
 
 async def test_progress_chart_is_attached_even_to_a_private_answer(bot: DiscordHarness) -> None:
-    for who, value in ((AISHA, "61"), (CAST["tom"][4], "57")):
+    for who, value in ((AISHA, "61"), (discord_id("tom"), "57")):
         await bot.slash(who, ["submit"], {"indicator": "readiness", "value": value})
     (sent,) = await bot.slash(MARIA, ["progress"], {"indicator": "readiness"})
     assert isinstance(sent, Sent) and sent.ephemeral and sent.files == ["readiness-2025-Q4.png"]

@@ -13,13 +13,10 @@ import pytest
 
 from bot.adapters.discord import client as client_module
 from bot.adapters.discord import interactions
-from bot.adapters.discord.client import build_discord_client
-from bot.adapters.discord.settings import DiscordSettings
 from bot.core.core import Core
 from bot.core.messages import Form, FormField, Reply
-from tests.factories import CAST
+from tests.factories import discord_id
 from tests.fake_discord_http import (
-    APPLICATION_ID,
     CALLBACK_DEFER,
     CALLBACK_MESSAGE,
     CALLBACK_MODAL,
@@ -31,21 +28,16 @@ from tests.fake_discord_http import (
 )
 from tests.scenarios import prepare
 
-MARIA, AISHA, LENA = CAST["maria"][4], CAST["aisha"][4], CAST["lena"][4]
+MARIA, AISHA, LENA = discord_id("maria"), discord_id("aisha"), discord_id("lena")
 NOBODY = "100000000000000999"
 NO_MENTIONS = {"parse": []}
-
-
-async def start(core: Core) -> DiscordHarness:
-    """A fresh bot process: a new client on `core`, as after a restart."""
-    return await DiscordHarness(build_discord_client(core, DiscordSettings("token", APPLICATION_ID))).start()
 
 
 @pytest.fixture
 async def bot(core: Core, engine) -> DiscordHarness:
     """The sample initiative with two glossary terms, and a Discord bot serving it."""
     prepare(engine)
-    return await start(core)
+    return await DiscordHarness.serving(core)
 
 
 async def test_ci_group_mirrors_the_core_commands(bot: DiscordHarness) -> None:
@@ -105,7 +97,7 @@ async def test_button_posted_before_a_restart_still_works(core: Core, bot: Disco
     assert approve.startswith("glossary.approve|")
     assert message["components"][0]["components"][0]["style"] == 1  # primary
 
-    restarted = await start(core)  # a new process: no view was ever stored in this client
+    restarted = await DiscordHarness.serving(core)  # a new process: no view was ever stored in this client
     (clicked,) = await restarted.click(MARIA, message, approve)
     assert clicked.callback_type == CALLBACK_UPDATE  # the card itself changes
     assert "agreed" in visible_text(shown_message([clicked])).lower()
@@ -224,7 +216,7 @@ async def test_a_form_opened_before_a_restart_gets_a_clear_answer(core: Core, bo
     message = shown_message([looked_up])
     (opened,) = await bot.click(AISHA, message, button(message, "Propose a definition"))
 
-    restarted = await start(core)
+    restarted = await DiscordHarness.serving(core)
     assert await restarted.submit(AISHA, opened, {"term": "Collective impact", "definition": "x"}) == []
     await asyncio.sleep(0.2)
     (expired,) = restarted.fake.sent

@@ -5,15 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from bot.adapters.discord.client import build_discord_client
 from bot.adapters.discord.layout import CATCH_ALL, slash_layout
-from bot.adapters.discord.settings import DiscordSettings
 from bot.core.args import Args
 from bot.core.context import Context
 from bot.core.core import Core
 from bot.core.messages import Reply
 from bot.core.registry import Access, Registry
-from tests.fake_discord_http import APPLICATION_ID, DiscordHarness
+from tests.fake_discord_http import DiscordHarness
 
 MARIA = "100000000000000001"
 
@@ -92,7 +90,7 @@ async def test_typed_options_reach_the_core_as_command_text(core: Core, engine) 
     seed(engine)
     core.registry.command("echo", echo, summary="Echo", usage="/ci echo ID TEXT [--kind a|b]",
                           options=("kind",), access=Access.ANYONE)
-    bot = await DiscordHarness(build_discord_client(core, DiscordSettings("token", APPLICATION_ID))).start()
+    bot = await DiscordHarness.serving(core)
     (ci,) = bot.client.tree.get_commands()
     kind = next(p for p in ci.get_command("echo").parameters if p.display_name == "kind")
     assert [c.value for c in kind.choices] == ["a", "b"]

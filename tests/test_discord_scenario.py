@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.adapters.discord.client import build_discord_client
 from bot.adapters.discord.layout import SlashSpec, quote, slash_layout
 from bot.adapters.discord.sender import DiscordSender
-from bot.adapters.discord.settings import DiscordSettings
 from bot.app import build_core
 from bot.core.args import parse_args
 from bot.core.core import Core
 from bot.core.registry import Command
 from bot.core.router import match
 from bot.dispatcher import UNLIMITED, Dispatcher
-from tests.factories import CAST
+from tests.factories import discord_id
 from tests.fake_discord_http import (
-    APPLICATION_ID,
     CALLBACK_MODAL,
     STEERING,
     DiscordHarness,
@@ -54,14 +51,14 @@ class DiscordDriver:
         command, rest = match(self.registry, text)
         spec = self.specs[command.path]
         path = [spec.group, spec.name] if spec.group else [spec.name]
-        return self._seen(user, await self.bot.slash(CAST[user][4], path, options_for(spec, command, rest)))
+        return self._seen(user, await self.bot.slash(discord_id(user), path, options_for(spec, command, rest)))
 
     async def click(self, user: str, label: str) -> Seen:
         """Click the button labelled `label` on the last message `user` saw."""
         message = self.last_message[user]
         custom_id = next(c["custom_id"] for row in message["components"] for c in row["components"]
                          if c.get("label") == label)
-        return self._seen(user, await self.bot.click(CAST[user][4], message, custom_id))
+        return self._seen(user, await self.bot.click(discord_id(user), message, custom_id))
 
     async def click_posted(self, user: str, label: str) -> Seen:
         """Deliver the outbox with the Discord sender, restart the client, and click on the channel post."""
@@ -72,8 +69,7 @@ class DiscordDriver:
                       if s.path == f"/channels/{STEERING}/messages" and s.buttons)
         self.last_message[user] = posted.response
         self.core = build_core(core.engine, core.clock)
-        client = build_discord_client(self.core, DiscordSettings("token", APPLICATION_ID))
-        self.bot = await DiscordHarness(client, self.bot.fake).start()
+        self.bot = await DiscordHarness.serving(self.core, self.bot.fake)
         return await self.click(user, label)
 
     async def submit(self, user: str, values: dict[str, str]) -> Seen:
@@ -81,7 +77,7 @@ class DiscordDriver:
         if user not in self.open_form:
             await self.click(user, "Fix the form")
         modal = self.open_form.pop(user)
-        return self._seen(user, await self.bot.submit(CAST[user][4], modal, values), modal)
+        return self._seen(user, await self.bot.submit(discord_id(user), modal, values), modal)
 
     def _seen(self, user: str, sent: list[Sent], modal: Sent | None = None) -> Seen:
         if sent and sent[-1].callback_type == CALLBACK_MODAL:
@@ -100,11 +96,11 @@ class DiscordDriver:
 
 async def test_glossary_story_plays_in_discord(core: Core, engine) -> None:
     prepare(engine)
-    harness = await DiscordHarness(build_discord_client(core, DiscordSettings("token", APPLICATION_ID))).start()
+    harness = await DiscordHarness.serving(core)
     await play(DiscordDriver(harness, core))
 
 
 async def test_decision_story_plays_in_discord(core: Core, engine) -> None:
     prepare(engine)
-    harness = await DiscordHarness(build_discord_client(core, DiscordSettings("token", APPLICATION_ID))).start()
+    harness = await DiscordHarness.serving(core)
     await play(DiscordDriver(harness, core), DECISION_STORY)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
@@ -20,16 +17,13 @@ from bot.outbox import enqueue
 from storage.db import session_scope
 from storage.outbox import OutboxMessage, OutboxStatus
 from tests.fake_platform import FakePlatform
+from tests.process_helpers import start_module
 
-ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = 200
 
 
 def dispatcher(db_url: str, platform_url: str, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.dispatcher_proc", db_url, platform_url, *extra],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True,
-    )
+    return start_module("tests.dispatcher_proc", db_url, platform_url, *extra)
 
 
 def statuses(engine: Engine) -> dict[str, int]:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import selectors
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,16 +14,13 @@ from sqlalchemy.engine import Engine
 
 from bot.leader import lead
 from tests.fake_platform import FakePlatform
+from tests.process_helpers import start_module
 
-ROOT = Path(__file__).resolve().parent.parent
 REMINDERS = 40
 
 
 def replica(db_url: str, platform_url: str, start: float) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.leader_proc", db_url, platform_url, str(start), str(REMINDERS)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True,
-    )
+    return start_module("tests.leader_proc", db_url, platform_url, str(start), str(REMINDERS))
 
 
 def elected(process: subprocess.Popen[str], timeout: float) -> bool:

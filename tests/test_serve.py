@@ -8,11 +8,9 @@ Misconfigured starts exit 2 with a message saying what to set.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -30,10 +28,8 @@ from bot.outbox import enqueue
 from storage.db import make_engine, session_scope
 from storage.outbox import OutboxMessage, OutboxStatus
 from tests.fake_slack_api import SIGNING_SECRET, FakeSlackApi, SlackSide
+from tests.process_helpers import CIBOT, EXAMPLE, ROOT, cibot, env_for, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "initiative.yaml"
-CIBOT = [sys.executable, "-m", "bot.cli"]
 TEAM = "T05RVRBND1"  # the example's Slack workspace
 LENA = "U05LFISCHR6"  # lena's Slack id in the example
 BACKBONE_CHANNEL = "C05BACKBONE"  # the backbone group's Slack channel in the example
@@ -62,26 +58,10 @@ class Served:
         return self.process.returncode, err
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def env_for(db: str, **extra: str) -> dict[str, str]:
-    """The environment of a cibot process: the database and nothing of the caller's Slack or Discord setup."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
-    return {**env, "DATABASE_URL": db, "PYTHONPATH": str(ROOT), **extra}
-
-
-def cibot(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CIBOT, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
-
-
 def loaded_database(directory: Path) -> str:
     """A SQLite file with the example initiative loaded, as a DATABASE_URL."""
     db = f"sqlite:///{directory / 'cibot.db'}"
-    loaded = cibot("load", str(EXAMPLE), env=env_for(db))
+    loaded = cibot("load", str(EXAMPLE), db=db)
     assert loaded.returncode == 0, loaded.stderr
     return db
 
@@ -195,14 +175,14 @@ def test_a_signal_stops_the_process_cleanly(sig: signal.Signals, db: str, api: F
 
 
 def test_an_unknown_platform_exits_2_with_the_choices(db: str) -> None:
-    out = cibot("serve", "--platform", "telegram", env=env_for(db))
+    out = cibot("serve", "--platform", "telegram", db=db)
     assert out.returncode == 2
     assert "telegram" in out.stderr and "slack" in out.stderr and "discord" in out.stderr
 
 
 def test_slack_without_a_bot_token_exits_2_saying_where_to_find_it(db: str) -> None:
     out = cibot("serve", "--platform", "slack", "--port", str(free_port()), "--host", "127.0.0.1",
-                env=env_for(db, SLACK_SIGNING_SECRET=SIGNING_SECRET))
+                db=db, SLACK_SIGNING_SECRET=SIGNING_SECRET)
     assert out.returncode == 2, out.stderr
     assert "SLACK_BOT_TOKEN is not set" in out.stderr
     assert "Traceback" not in out.stderr
@@ -210,7 +190,7 @@ def test_slack_without_a_bot_token_exits_2_saying_where_to_find_it(db: str) -> N
 
 def test_discord_without_a_token_exits_2_saying_where_to_find_it(db: str) -> None:
     out = cibot("serve", "--platform", "discord", "--port", str(free_port()), "--host", "127.0.0.1",
-                env=env_for(db))
+                db=db)
     assert out.returncode == 2, out.stderr
     assert "DISCORD_TOKEN is not set" in out.stderr
     assert "Traceback" not in out.stderr
@@ -222,7 +202,7 @@ def test_a_taken_port_exits_2_saying_so(db: str) -> None:
         taken.listen()
         port = str(taken.getsockname()[1])
         out = cibot("serve", "--platform", "slack", "--port", port, "--host", "127.0.0.1",
-                    env=env_for(db, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET))
+                    db=db, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET)
     assert out.returncode == 2, out.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in out.stderr
     assert "Traceback" not in out.stderr

@@ -15,8 +15,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.adapters.slack.post import IN_YOUR_DMS
-from bot.app import build_core
-from bot.core.clock import ManualClock
+from bot.core.core import Core
 from tests.factories import Seeded
 from tests.fake_slack_api import FakeSlackApi, SlackSide, cibot_on_slack
 from tests.measures_factory import add_indicators
@@ -32,8 +31,8 @@ def seeded(engine: Engine) -> Seeded:
 
 
 @pytest.fixture
-async def slack(engine: Engine, clock: ManualClock, api: FakeSlackApi, seeded: Seeded) -> AsyncIterator[SlackSide]:
-    async with cibot_on_slack(build_core(engine, clock), api) as side:
+async def slack(core: Core, api: FakeSlackApi, seeded: Seeded) -> AsyncIterator[SlackSide]:
+    async with cibot_on_slack(core, api) as side:
         yield side
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from bot.adapters.slack import SlackSender, SlackSettings
 from bot.app import build_core
 from bot.core.clock import ManualClock
+from bot.core.core import Core
 from bot.dispatcher import UNLIMITED, Dispatcher
 from bot.glossary_book import TermEntry, upsert_terms
 from storage.db import session_scope
@@ -93,8 +94,8 @@ def seeded(engine: Engine) -> Seeded:
 
 
 @pytest.fixture
-async def slack(engine: Engine, clock: ManualClock, api: FakeSlackApi, seeded: Seeded) -> AsyncIterator[SlackSide]:
-    async with cibot_on_slack(build_core(engine, clock), api) as side:
+async def slack(core: Core, api: FakeSlackApi, seeded: Seeded) -> AsyncIterator[SlackSide]:
+    async with cibot_on_slack(core, api) as side:
         yield side
 
 

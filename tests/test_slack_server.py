@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import aiohttp
 import pytest
@@ -16,6 +15,7 @@ from bot.core.registry import Registry
 from bot.flows import help
 from tests.factories import seed
 from tests.fake_slack_api import SIGNING_SECRET, FakeSlackApi, SlackSide
+from tests.process_helpers import free_port
 from tests.test_slack_app import register_demo, texts
 
 
@@ -30,12 +30,6 @@ def test_settings_come_from_the_environment() -> None:
         SlackSettings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"})
     with pytest.raises(SlackConfigError, match="SLACK_BOT_TOKEN is not set"):
         SlackSettings.from_env({})
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_run_slack_serves_http_and_finishes_acknowledged_work_on_cancel(
