@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.engine import Engine, make_url
 
-from bot.glossary_book import TermEntry, upsert_terms
+from bot.glossary.book import TermEntry, upsert_terms
 from storage.db import DatabaseError, make_engine, session_scope, upgrade
 from tests.db_helpers import PG_URL, scratch_schema
 from tests.factories import seed

@@ -22,7 +22,7 @@ import time
 from sqlalchemy.engine import Engine
 
 from bench.common import percentile, scratch_database, seed_glossary, verdict
-from bot.app import build_core
+from bot.bootstrap import build_core
 from bot.core.context import Origin
 from tests.factories import discord_id
 from tests.fake_discord_http import CALLBACK_MESSAGE, DiscordHarness

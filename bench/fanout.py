@@ -18,8 +18,8 @@ from sqlalchemy.engine import Engine
 from bench.common import local_database
 from bot.core.delivery import Target
 from bot.core.messages import Reply
-from bot.dispatcher import Dispatcher, Pace
-from bot.outbox import enqueue
+from bot.runtime.dispatcher import Dispatcher, Pace
+from bot.runtime.outbox import enqueue
 from storage.db import session_scope
 from tests.fake_platform import FakePlatform, FakeSender
 

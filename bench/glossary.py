@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import percentile, scratch_database, seed_glossary, verdict
-from bot.app import build_core
+from bot.bootstrap import build_core
 from bot.core.context import Origin
-from bot.glossary_book import TermEntry, normalize
+from bot.glossary.book import TermEntry, normalize
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -26,7 +26,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
 
 from bench.common import local_database, verdict
-from bot.app import build_core
+from bot.bootstrap import build_core
 from bot.core.clock import ManualClock
 from bot.core.context import Origin
 from bot.measures.charts import progress_chart

@@ -24,8 +24,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bench.common import percentile, scratch_database, verdict
-from bot import meeting_jobs
-from bot.scheduler import Scheduler
+from bot.meetings import jobs as meeting_jobs
+from bot.runtime.scheduler import Scheduler
 from storage.meetings import Cadence
 from storage.models import ChannelBinding, Group, GroupKind, Initiative, Platform
 from storage.outbox import OutboxMessage

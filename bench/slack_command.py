@@ -25,7 +25,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.common import percentile, scratch_database, seed_glossary, verdict
-from bot.app import build_core
+from bot.bootstrap import build_core
 from tests.fake_slack_api import (
     SIGNING_SECRET,
     FakeSlackApi,

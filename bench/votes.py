@@ -21,11 +21,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bench.common import percentile, scratch_database, verdict
-from bot.app import build_core
+from bot.bootstrap import build_core
 from bot.core.clock import ManualClock
 from bot.core.context import Origin
 from bot.core.core import Core
-from bot.decision_jobs import close_vote
+from bot.decisions.jobs import close_vote
 from storage.db import session_scope
 from storage.decisions import Decision
 from storage.models import (

@@ -116,7 +116,7 @@ def shell(
 ) -> None:
     """Chat with the bot in this terminal; pipe commands in to script it."""
     from bot.adapters.console import ConsoleSession
-    from bot.app import build_core
+    from bot.bootstrap import build_core
     from bot.core.context import Origin
 
     engine = open_database()
@@ -160,7 +160,7 @@ def glossary_import(
     initiative: InitiativeOption = "",
 ) -> None:
     """Add or update glossary terms from a CSV or YAML file (all or nothing)."""
-    from bot.glossary_files import import_terms
+    from bot.glossary.files import import_terms
     from storage.ids import id_of
 
     if not path.is_file():
@@ -177,7 +177,7 @@ def glossary_export(
     initiative: InitiativeOption = "",
 ) -> None:
     """Write every glossary term as CSV or YAML."""
-    from bot.glossary_files import export_terms
+    from bot.glossary.files import export_terms
     from storage.ids import id_of
 
     if fmt not in {"csv", "yaml"}:
@@ -222,7 +222,7 @@ def calendar(
     initiative: InitiativeOption = "",
 ) -> None:
     """Print the iCalendar feed of a group's meeting series."""
-    from bot.calendar_feed import UnknownGroup, calendar_for_group
+    from bot.meetings.calendar import UnknownGroup, calendar_for_group
 
     with database_session() as session:
         initiative_id = pick_initiative(session, initiative).id
@@ -239,7 +239,7 @@ def discord_sync() -> None:
     import asyncio
 
     from bot.adapters.discord.client import sync_commands
-    from bot.app import build_core
+    from bot.bootstrap import build_core
 
     try:
         synced = asyncio.run(sync_commands(build_core(open_database())))
@@ -251,7 +251,7 @@ def discord_sync() -> None:
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the audit log's hash chain and print its head; exit 1 at the first broken or missing event."""
-    from bot.audit_chain import verify_chain
+    from storage.audit_chain import verify_chain
 
     with database_session() as session:
         check = verify_chain(session)
@@ -275,7 +275,7 @@ def _export(kind: str, fmt: str, output: Path | None, initiative: str) -> None:
 
 
 EXPORTS = {
-    "decisions": "bot.decisions:export_decisions",
+    "decisions": "bot.decisions.domain:export_decisions",
     "measures": "bot.measures.exports:export_measures",
     "submissions": "bot.measures.exports:export_submissions",
 }

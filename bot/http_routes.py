@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.calendar_feed import UnknownGroup, calendar_for_group
+from bot.meetings.calendar import UnknownGroup, calendar_for_group
 from storage.db import session_scope
 from storage.models import Initiative
 

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
-from bot import app as composition
+from bot import bootstrap as composition
 from bot.core.core import Core
 from bot.core.delivery import Sender
 from bot.http_routes import routes, serve_routes
-from bot.leader import lead
+from bot.runtime.leader import lead
 
 if TYPE_CHECKING:
     from bot.adapters.discord.settings import DiscordSettings
@@ -132,9 +132,9 @@ async def until_terminated(work: Awaitable[None]) -> None:
 async def background(core: Core, senders: dict[str, Sender],
                      ready: list[Callable[[], Awaitable[None]]]) -> None:
     """The leader's work: scheduler, outbox dispatcher and vote-card refresher, until cancelled."""
-    from bot.decision_posts import keep_posts_fresh
-    from bot.dispatcher import Dispatcher
-    from bot.scheduler import Scheduler
+    from bot.decisions.posts import keep_posts_fresh
+    from bot.runtime.dispatcher import Dispatcher
+    from bot.runtime.scheduler import Scheduler
 
     for wait in ready:
         await wait()

@@ -1,7 +1,7 @@
 """Meeting series and what happens in them: cadences, occurrences, attendance, agendas, minutes.
 
 A `Cadence` holds the recurrence rule (RFC 5545 RRULE text evaluated in the wall time
-of its timezone, see `bot.recurrence`). A `Meeting` row exists for an occurrence only
+of its timezone, see `bot.meetings.recurrence`). A `Meeting` row exists for an occurrence only
 once something is attached to it (an exception, an agenda item, attendance, notes),
 keyed by the occurrence's original start so a moved meeting keeps its identity.
 """

@@ -1,7 +1,7 @@
 """The outbox: every message the bot sends on its own, with its delivery state.
 
 Jobs write rows here with a unique dedupe key (what, for whom, which occurrence);
-the dispatcher (bot.dispatcher) delivers them. A row moves pending -> sending ->
+the dispatcher (bot.runtime.dispatcher) delivers them. A row moves pending -> sending ->
 sent, or back to pending with a later `next_attempt_at` after a transient error,
 or to failed when retrying cannot help. A row left `sending` by a process that
 died is "in doubt": the dispatcher asks the platform whether it has the key.

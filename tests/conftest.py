@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from bot.app import build_core
+from bot.bootstrap import build_core
 from bot.core.clock import ManualClock
 from bot.core.core import Core
 from storage.db import DatabaseError, make_engine, upgrade

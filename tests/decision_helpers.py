@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from bot.app import build_core
+from bot.bootstrap import build_core
 from bot.core.messages import Reply
-from bot.decision_cards import vote_buttons
+from bot.decisions.cards import vote_buttons
 from storage.db import session_scope
 from storage.decisions import Decision
 from storage.models import Member, Membership, Platform, PlatformIdentity, Role

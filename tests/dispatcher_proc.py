@@ -12,7 +12,7 @@ import asyncio
 import json
 import sys
 
-from bot.dispatcher import Dispatcher, Pace
+from bot.runtime.dispatcher import Dispatcher, Pace
 from storage.db import make_engine
 from tests.fake_platform import FakeSender
 

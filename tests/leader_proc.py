@@ -17,10 +17,10 @@ from sqlmodel import Session, select
 
 from bot.core.delivery import Target
 from bot.core.messages import Reply
-from bot.dispatcher import Dispatcher, Pace
-from bot.leader import lead
-from bot.outbox import enqueue
-from bot.scheduler import Scheduler
+from bot.runtime.dispatcher import Dispatcher, Pace
+from bot.runtime.leader import lead
+from bot.runtime.outbox import enqueue
+from bot.runtime.scheduler import Scheduler
 from storage.db import make_engine
 from storage.outbox import OutboxMessage
 from tests.fake_platform import FakeSender

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot import meeting_jobs
 from bot.core.clock import ManualClock
 from bot.core.messages import Reply, reply_from_dict
-from bot.scheduler import Scheduler
+from bot.meetings import jobs as meeting_jobs
+from bot.runtime.scheduler import Scheduler
 from storage.meetings import Cadence
 from storage.outbox import OutboxMessage
 from tests.chat import Chat, text_of

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
-from bot.glossary_book import TermEntry, upsert_terms
+from bot.glossary.book import TermEntry, upsert_terms
 from storage.db import session_scope
 from tests.factories import Seeded, seed
 

@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 
-from bot import meeting_series as series
 from bot.core.clock import ManualClock
 from bot.core.render import dialect
-from bot.flows import agenda
-from bot.flows.agenda import AGENDA_SECTIONS, AgendaView
+from bot.meetings import agenda, series
+from bot.meetings.agenda import AGENDA_SECTIONS, AgendaView
 from storage.db import session_scope
 from tests.chat import Chat, text_of
 from tests.factories import Seeded, seed

@@ -58,6 +58,6 @@ def test_unknown_console_user_is_told_how_to_register(chat: Chat, engine) -> Non
 
 def test_slack_user_in_unbound_channel_is_told_how_to_bind(engine) -> None:
     seed(engine)
-    from bot.app import build_core
+    from bot.bootstrap import build_core
     stranger = Chat(build_core(engine), platform="slack", user_id="UNOBODY", channel_id="CRANDOM", team_id="T9")
     assert "not bound to an initiative" in text_of(stranger.say("/ci help"))

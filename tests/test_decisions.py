@@ -13,13 +13,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
-from bot.audit_chain import verify_chain
 from bot.core.clock import ManualClock
 from bot.core.messages import Form, FormErrors, Reply
-from bot.decision_jobs import close_vote, reconcile, remind_voters, review_due
-from bot.decisions import export_decisions
-from bot.scheduler import Scheduler
+from bot.decisions.domain import export_decisions
+from bot.decisions.jobs import close_vote, reconcile, remind_voters, review_due
+from bot.runtime.scheduler import Scheduler
 from storage.audit import AuditEvent
+from storage.audit_chain import verify_chain
 from storage.db import session_scope
 from storage.decisions import (
     Decision,

@@ -10,17 +10,17 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.audit_chain import verify_chain
 from bot.core.clock import ManualClock
 from bot.core.context import Origin
 from bot.core.core import Core
 from bot.core.delivery import Target
 from bot.core.messages import Button, Reply
 from bot.core.render import dialect
-from bot.decision_jobs import close_vote
-from bot.decision_posts import refresh_posts
-from bot.flows.agenda import agenda_reply
-from bot.meeting_series import next_for_group
+from bot.decisions.jobs import close_vote
+from bot.decisions.posts import refresh_posts
+from bot.meetings.agenda import agenda_reply
+from bot.meetings.series import next_for_group
+from storage.audit_chain import verify_chain
 from storage.db import session_scope
 from storage.decisions import Decision, DecisionStatus, DecisionVote
 from storage.measures import IndicatorReporter, Submission

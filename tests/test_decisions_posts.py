@@ -14,8 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.adapters.slack import SlackSender, SlackSettings
-from bot.app import build_core
-from bot.decision_posts import refresh_posts
+from bot.bootstrap import build_core
+from bot.decisions.posts import refresh_posts
 from bot.serve import background
 from storage.decisions import Decision
 from tests.factories import seed

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.adapters.discord.layout import CATCH_ALL, MAX_CHOICES, slash_layout
-from bot.app import build_registry
+from bot.bootstrap import build_registry
 from bot.core.core import Core
 from bot.core.registry import Access
 from tests.factories import discord_id

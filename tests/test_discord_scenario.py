@@ -6,12 +6,12 @@ from typing import Any
 
 from bot.adapters.discord.layout import SlashSpec, quote, slash_layout
 from bot.adapters.discord.sender import DiscordSender
-from bot.app import build_core
+from bot.bootstrap import build_core
 from bot.core.args import parse_args
 from bot.core.core import Core
 from bot.core.registry import Command
 from bot.core.router import match
-from bot.dispatcher import UNLIMITED, Dispatcher
+from bot.runtime.dispatcher import UNLIMITED, Dispatcher
 from tests.factories import discord_id
 from tests.fake_discord_http import (
     CALLBACK_MODAL,

@@ -11,7 +11,7 @@ from bot.adapters.discord.client import build_discord_client, sync_commands
 from bot.adapters.discord.embeds import embeds_for
 from bot.adapters.discord.sender import DiscordSender, nonce_for
 from bot.adapters.discord.settings import DiscordConfigError, DiscordSettings
-from bot.app import build_core
+from bot.bootstrap import build_core
 from bot.core.delivery import DeliveryFailed, RateLimited, Target
 from bot.core.messages import Button, Field, Image, Reply
 from storage.db import make_engine

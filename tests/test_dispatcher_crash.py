@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.core.delivery import Target
 from bot.core.messages import Reply
-from bot.outbox import enqueue
+from bot.runtime.outbox import enqueue
 from storage.db import session_scope
 from storage.outbox import OutboxMessage, OutboxStatus
 from tests.fake_platform import FakePlatform

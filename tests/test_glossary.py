@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from bot.core.errors import UserError
 from bot.core.messages import FieldKind, FormErrors, Reply
-from bot.glossary_book import TermEntry, normalize, upsert_terms
+from bot.glossary.book import TermEntry, normalize, upsert_terms
 from storage.db import session_scope
 from storage.models import AuditEvent, GlossaryRevision, GlossaryTerm
 from tests.chat import Chat, text_of

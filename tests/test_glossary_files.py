@@ -9,8 +9,8 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from bot.core.errors import UserError
-from bot.glossary_book import TermEntry, upsert_terms
-from bot.glossary_files import export_terms, import_terms
+from bot.glossary.book import TermEntry, upsert_terms
+from bot.glossary.files import export_terms, import_terms
 from storage.db import session_scope
 from storage.models import GlossaryTerm, Initiative
 from tests.chat import Chat

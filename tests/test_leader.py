@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.leader import lead
+from bot.runtime.leader import lead
 from tests.fake_platform import FakePlatform
 from tests.process_helpers import start_module
 
@@ -108,7 +108,7 @@ def test_kill_9_the_leader_and_the_standby_takes_over_without_duplicate_reminder
 async def test_a_leader_that_loses_its_lock_connection_stops_its_work_and_stands_again(engine: Engine) -> None:
     from sqlalchemy import text
 
-    from bot.leader import LOCK_CLASS
+    from bot.runtime.leader import LOCK_CLASS
 
     events: list[str] = []
 

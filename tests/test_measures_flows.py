@@ -165,9 +165,9 @@ def ready_once(engine: Engine, chat: Chat) -> Chat:
 
 
 def test_the_agenda_carries_a_progress_snapshot_without_partner_values(ready: Chat, engine: Engine) -> None:
-    from bot.app import build_registry
+    from bot.bootstrap import build_registry
     from bot.core.render import dialect
-    from bot.flows import agenda
+    from bot.meetings import agenda
     from storage.models import Group
 
     build_registry()

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot import measure_jobs
 from bot.core.clock import ManualClock
 from bot.core.messages import reply_from_dict
-from bot.scheduler import Scheduler
+from bot.measures import jobs as measure_jobs
+from bot.runtime.scheduler import Scheduler
 from storage.db import session_scope
 from storage.models import Member
 from storage.outbox import OutboxMessage

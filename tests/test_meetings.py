@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot import meeting_jobs
-from bot.calendar_feed import calendar_for_group
 from bot.core.clock import ManualClock
 from bot.core.core import Core
 from bot.initiative_file.parse import parse_initiative
 from bot.initiative_file.problems import InitiativeFileError
 from bot.initiative_file.sync import load_initiative
+from bot.meetings import jobs as meeting_jobs
+from bot.meetings.calendar import calendar_for_group
 from storage.db import session_scope
 from storage.meetings import Attendance, Cadence
 from storage.models import Member

@@ -13,8 +13,8 @@ from bot.core.clock import ManualClock
 from bot.core.delivery import Target
 from bot.core.messages import Reply
 from bot.core.render import Dialect
-from bot.dispatcher import Dispatcher, Pace
-from bot.outbox import enqueue, enqueue_to_group, enqueue_to_member
+from bot.runtime.dispatcher import Dispatcher, Pace
+from bot.runtime.outbox import enqueue, enqueue_to_group, enqueue_to_member
 from storage.db import session_scope
 from storage.outbox import OutboxMessage, OutboxStatus
 from tests.factories import seed
@@ -256,8 +256,8 @@ async def test_delivered_messages_are_purged_after_the_retention_but_pending_one
         engine: Engine, clock: ManualClock) -> None:
     from sqlalchemy import update
 
-    from bot import outbox
-    from bot.scheduler import Scheduler
+    from bot.runtime import outbox
+    from bot.runtime.scheduler import Scheduler
 
     for key in ("old-sent", "old-failed", "old-pending", "old-sending", "new-sent"):
         put(engine, key, channel(1))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer.main
 
-from bot.app import build_registry
+from bot.bootstrap import build_registry
 from bot.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.errors import UserError
-from bot.recurrence import (
+from bot.meetings.recurrence import (
     describe,
     first_start,
     occurrences,

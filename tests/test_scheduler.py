@@ -14,8 +14,8 @@ from sqlmodel import Session, select
 from bot.core.clock import ManualClock, SystemClock
 from bot.core.delivery import Target
 from bot.core.messages import Reply
-from bot.outbox import enqueue
-from bot.scheduler import Scheduler, scheduler_of
+from bot.runtime.outbox import enqueue
+from bot.runtime.scheduler import Scheduler, scheduler_of
 from storage.db import session_scope
 from storage.outbox import OutboxMessage
 

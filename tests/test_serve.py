@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from bot.core.delivery import Target
 from bot.core.messages import Reply
-from bot.outbox import enqueue
+from bot.runtime.outbox import enqueue
 from storage.db import make_engine, session_scope
 from storage.outbox import OutboxMessage, OutboxStatus
 from tests.fake_slack_api import SIGNING_SECRET, FakeSlackApi, SlackSide

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.adapters.slack import app as slack_app
+from bot.core import help, home
 from bot.core.args import Args
 from bot.core.clock import ManualClock
 from bot.core.context import Context
@@ -31,7 +32,6 @@ from bot.core.messages import (
     Reply,
 )
 from bot.core.registry import Access, Registry
-from bot.flows import help, home
 from tests.factories import seed
 from tests.fake_slack_api import Call, FakeSlackApi, SlackSide, cibot_on_slack
 

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.adapters.slack import SlackSender, SlackSettings
-from bot.app import build_core
+from bot.bootstrap import build_core
 from bot.core.clock import ManualClock
 from bot.core.core import Core
-from bot.dispatcher import UNLIMITED, Dispatcher
-from bot.glossary_book import TermEntry, upsert_terms
+from bot.glossary.book import TermEntry, upsert_terms
+from bot.runtime.dispatcher import UNLIMITED, Dispatcher
 from storage.db import session_scope
 from tests.factories import Seeded
 from tests.fake_slack_api import SIGNING_SECRET, Call, FakeSlackApi, SlackSide, cibot_on_slack

@@ -15,8 +15,8 @@ from bot.adapters.slack import SlackSender, SlackSettings
 from bot.core.clock import ManualClock
 from bot.core.delivery import DeliveryFailed, RateLimited, Target
 from bot.core.messages import Button, Image, Reply
-from bot.dispatcher import Dispatcher, Pace
-from bot.outbox import enqueue
+from bot.runtime.dispatcher import Dispatcher, Pace
+from bot.runtime.outbox import enqueue
 from storage.db import session_scope
 from storage.outbox import OutboxMessage, OutboxStatus
 from tests.factories import SLACK_TEAM, seed

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.adapters.slack import SlackConfigError, SlackSettings, run_slack
+from bot.core import help
 from bot.core.clock import ManualClock
 from bot.core.core import Core
 from bot.core.registry import Registry
-from bot.flows import help
 from tests.factories import seed
 from tests.fake_slack_api import SIGNING_SECRET, FakeSlackApi, SlackSide
 from tests.process_helpers import free_port

@@ -8,7 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.tally import Ballot, Choice, CountBy, Quorum, QuorumError, Rule, Settings, SplitAs, tally
+from bot.decisions.tally import (
+    Ballot,
+    Choice,
+    CountBy,
+    Quorum,
+    QuorumError,
+    Rule,
+    Settings,
+    SplitAs,
+    tally,
+)
 
 A, AB, D, B = Choice.AGREE, Choice.ABSTAIN, Choice.DISAGREE, Choice.BLOCK
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bot.glossary_book import TermEntry, normalize
+from bot.glossary.book import TermEntry, normalize
 from bot.initiative_file.nodes import (
     At,
     Field,
@@ -44,8 +44,8 @@ from bot.initiative_file.values import (
     text_list,
     timezone,
 )
-from bot.measures.indicator_file import check_indicators, read_indicators
-from bot.meeting_file import check_cadences, read_cadences
+from bot.measures.file_section import check_indicators, read_indicators
+from bot.meetings.file_section import check_cadences, read_cadences
 from storage.models import GroupKind, Role, TermStatus
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from bot.glossary_book import TermEntry
+from bot.glossary.book import TermEntry
 from bot.initiative_file.problems import Where
 from bot.measures.indicators import IndicatorSpec
-from bot.meeting_file import CadenceSpec
+from bot.meetings.file_section import CadenceSpec
 
 
 @dataclass

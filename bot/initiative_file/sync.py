@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from bot.core.errors import UserError
-from bot.glossary_book import upsert_terms
+from bot.glossary.book import upsert_terms
 from bot.initiative_file.parse import parse_initiative
 from bot.initiative_file.problems import InitiativeFileError, Problems, Where
 from bot.initiative_file.report import LoadReport, Tally
 from bot.initiative_file.spec import InitiativeSpec, MemberSpec
-from bot.measures.indicator_file import sync_indicator_section
-from bot.meeting_file import sync_cadence_section
+from bot.measures.file_section import sync_indicator_section
+from bot.meetings.file_section import sync_cadence_section
 from storage import audit
 from storage.ids import id_of
 from storage.models import (

@@ -1,6 +1,6 @@
 """Declaring or changing an indicator by command: `--option` values turned into a checked `IndicatorSpec`.
 
-The same checks as the initiative file apply (`bot.measures.indicator_file.check_values`);
+The same checks as the initiative file apply (`bot.measures.file_section.check_values`);
 every problem is reported at once, named by its option.
 """
 
@@ -15,9 +15,9 @@ from sqlmodel import Session, select
 from bot.core.errors import UserError
 from bot.initiative_file.problems import Problems, Where, did_you_mean
 from bot.measures.entries import Dimension
-from bot.measures.indicator_file import check_values
+from bot.measures.file_section import check_values
 from bot.measures.indicators import IndicatorSpec, dimensions_of, reporters_of, targets_of
-from bot.recurrence import month_index
+from bot.meetings.recurrence import month_index
 from storage.ids import id_of
 from storage.measures import Indicator, PeriodKind, Polarity, Unit, Visibility
 from storage.models import Group, Member

@@ -31,7 +31,7 @@ def prompt(m: Dialect, status: PeriodStatus, partner: PartnerStatus, dims: list[
     on_behalf = partner.member.name if partner.contact is not None and partner.contact.id != partner.member.id else ""
     for_option = f" --for {partner.member.key}" if on_behalf else ""
     text = m.render(
-        "measure_prompt.j2", indicator=ind, period=status.period.label, due=due_text(status),
+        "measures/measure_prompt.j2", indicator=ind, period=status.period.label, due=due_text(status),
         partner=partner.reporter.partner or partner.member.name, on_behalf=on_behalf, reminder=reminder,
         submitted=len(status.submitted), expected=len(status.partners),
         last=format_value(unit, last.value) if last else "", last_period=last.period if last else "",
@@ -53,7 +53,7 @@ def nudge(m: Dialect, status: PeriodStatus, mention_ids: dict[int, str]) -> Repl
     """
     names = [Markup(f"<@{mention_ids[id_of(p.member)]}>") if p.member.id in mention_ids else m.escape(p.name)
              for p in status.outstanding]
-    text = m.render("measure_nudge.j2", indicator=status.indicator, period=status.period.label,
+    text = m.render("measures/measure_nudge.j2", indicator=status.indicator, period=status.period.label,
                     due=due_text(status), submitted=len(status.submitted), expected=len(status.partners),
                     outstanding=names)
     return Reply(title=f"{status.indicator.name}: data due today", sections=[text],
@@ -63,7 +63,7 @@ def nudge(m: Dialect, status: PeriodStatus, mention_ids: dict[int, str]) -> Repl
 def flag(m: Dialect, status: PeriodStatus) -> Reply:
     """The backbone's notice that a period is overdue, naming the late partners, with a re-send button."""
     ind = status.indicator
-    text = m.render("measure_flag.j2", indicator=ind, period=status.period.label, due=due_text(status),
+    text = m.render("measures/measure_flag.j2", indicator=ind, period=status.period.label, due=due_text(status),
                     late=[p.name for p in status.outstanding], submitted=len(status.submitted),
                     expected=len(status.partners))
     return Reply(title=f"Overdue: {ind.name} {status.period.label}", sections=[text],

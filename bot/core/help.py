@@ -22,11 +22,11 @@ def register(registry: Registry) -> None:
             return Reply(
                 title=f"/ci {topic.lower()}",
                 fields=[Field(f"/ci {c.name}{_ACCESS_NOTE[c.access]}",
-                              m.render("help_command.j2", command=c), inline=False)
+                              m.render("core/help_command.j2", command=c), inline=False)
                         for c in commands],
                 ephemeral=True,
             )
-        lines = [m.render("help_line.j2", command=c, note=_ACCESS_NOTE[c.access]) for c in commands]
+        lines = [m.render("core/help_line.j2", command=c, note=_ACCESS_NOTE[c.access]) for c in commands]
         return Reply(
             title="cibot commands",
             sections=["\n".join(lines)],

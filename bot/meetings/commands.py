@@ -15,15 +15,14 @@ from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot import meeting_series as series
 from bot.core.args import Args
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.messages import Button, ButtonStyle, Field, Reply
 from bot.core.registry import Access, Registry
 from bot.core.render import Dialect
-from bot.outbox import enqueue_to_group
-from bot.recurrence import (
+from bot.meetings import series
+from bot.meetings.recurrence import (
     DATE_USAGE,
     DATETIME_USAGE,
     RULE_USAGE,
@@ -37,6 +36,7 @@ from bot.recurrence import (
     parse_time,
     to_local,
 )
+from bot.runtime.outbox import enqueue_to_group
 from storage.audit import record
 from storage.ids import id_of
 from storage.meetings import (
@@ -141,7 +141,7 @@ def tz_name(ctx: Context) -> str:
 
 def occurrence_line(markup: Dialect, occurrence: series.Occurrence, group_name: str, timezone: str) -> str:
     """One meeting as a line of a list."""
-    return markup.render("meeting_line.j2", when=when(occurrence.starts_at, timezone), group=group_name,
+    return markup.render("meetings/meeting_line.j2", when=when(occurrence.starts_at, timezone), group=group_name,
                          title=occurrence.cadence.title, skipped=occurrence.skipped, moved=occurrence.moved,
                          original=when(occurrence.original_start, timezone),
                          status=str(occurrence.status), place=occurrence.cadence.place,
@@ -208,7 +208,7 @@ def preview(ctx: Context, cadence: Cadence, group: Group) -> str:
                         cadence.dtstart + timedelta(days=3 * 370))[:3]
     mine = tz_name(ctx)
     return ctx.markup.render(
-        "meeting_preview.j2", group=group.name, title=cadence.title,
+        "meetings/meeting_preview.j2", group=group.name, title=cadence.title,
         rule=describe(cadence.rrule, local.time(), cadence.timezone),
         dates=[when(d, cadence.timezone) + (f" ({when(d, mine)} {mine})" if mine != cadence.timezone else "")
                for d in dates],
@@ -253,7 +253,7 @@ def confirm_cadence(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
            actor_id=ctx.member.id if ctx.member else None, subject=cadence.title,
            data={"group": group.key, "rrule": cadence.rrule, "dtstart": cadence.dtstart.isoformat()})
     local = to_local(cadence.dtstart, cadence.timezone)
-    notify_group(ctx.session, group, f"meeting.series:{cadence.id}", "New meeting series", "meeting_changed.j2",
+    notify_group(ctx.session, group, f"meeting.series:{cadence.id}", "New meeting series", "meetings/meeting_changed.j2",
                  change="added", title=cadence.title, rule=describe(cadence.rrule, local.time(), cadence.timezone),
                  first=when(cadence.dtstart, cadence.timezone))
     return Reply(title="Meeting series saved", sections=[preview(ctx, cadence, group)], ephemeral=True)
@@ -294,7 +294,7 @@ def meeting_lines(ctx: Context, groups: list[Group], limit: int) -> list[str]:
     lines = [occurrence_line(ctx.markup, o, names[o.cadence.group_id], tz_name(ctx)) for o in found[:limit]]
     paused = [f"{names[c.group_id]}: {c.title}" for c in cadences if c.paused]
     if paused:
-        lines.append(ctx.markup.render("meeting_paused.j2", paused=paused))
+        lines.append(ctx.markup.render("meetings/meeting_paused.j2", paused=paused))
     return lines
 
 
@@ -343,9 +343,9 @@ def skip_meeting(ctx: Context, args: Args) -> Reply:
     record(ctx.session, "meeting.skipped", initiative_id=cadence.initiative_id, actor_id=ctx.member.id if ctx.member else None,
            subject=cadence.title, data={"start": occurrence.starts_at.isoformat()})
     notify_group(ctx.session, group, f"meeting.skipped:{cadence.id}:{stamp(occurrence.starts_at)}",
-                 "Meeting skipped", "meeting_changed.j2", change="skipped", title=cadence.title,
+                 "Meeting skipped", "meetings/meeting_changed.j2", change="skipped", title=cadence.title,
                  first=when(occurrence.starts_at, cadence.timezone) + f" ({cadence.timezone})", rule="")
-    return Reply(sections=[ctx.markup.render("meeting_done.j2", change="skipped", title=cadence.title,
+    return Reply(sections=[ctx.markup.render("meetings/meeting_done.j2", change="skipped", title=cadence.title,
                                              group=group.name, at=when(occurrence.starts_at, tz_name(ctx)),
                                              to=when(items_to.starts_at, tz_name(ctx)) if items_to else "",
                                              timezone=tz_name(ctx))], ephemeral=True)
@@ -383,9 +383,9 @@ def move_meeting(ctx: Context, args: Args) -> Reply:
            subject=cadence.title, data={"from": old.isoformat(), "to": new_start.isoformat()})
     moved_key = f"meeting.moved:{cadence.id}:{stamp(occurrence.original_start)}:{stamp(new_start)}:{ctx.now:%Y%m%dT%H%M%S}"
     notify_group(ctx.session, group, moved_key,  # moving back and forth is told each time
-                 "Meeting moved", "meeting_changed.j2", change="moved", title=cadence.title,
+                 "Meeting moved", "meetings/meeting_changed.j2", change="moved", title=cadence.title,
                  first=when(old, cadence.timezone), rule=when(new_start, cadence.timezone) + f" ({cadence.timezone})")
-    return Reply(sections=[ctx.markup.render("meeting_done.j2", change="moved", title=cadence.title, group=group.name,
+    return Reply(sections=[ctx.markup.render("meetings/meeting_done.j2", change="moved", title=cadence.title, group=group.name,
                                              at=when(old, typed_zone), to=when(new_start, typed_zone),
                                              timezone=typed_zone)], ephemeral=True)
 
@@ -404,10 +404,10 @@ def _set_paused(ctx: Context, args: Args, paused: bool) -> Reply:
                actor_id=ctx.member.id if ctx.member else None, subject=cadence.title)
         upcoming = series.next_occurrence(ctx.session, cadence, ctx.now)
         notify_group(ctx.session, group, f"meeting.{change}:{cadence.id}:{stamp(ctx.now)}",
-                     f"Meetings {change}", "meeting_changed.j2", change=change, title=cadence.title, rule="",
+                     f"Meetings {change}", "meetings/meeting_changed.j2", change=change, title=cadence.title, rule="",
                      first=when(upcoming.starts_at, cadence.timezone) + f" ({cadence.timezone})"
                      if upcoming and not paused else "")
-    return Reply(sections=[ctx.markup.render("meeting_done.j2", change=change, title=", ".join(c.title for c in changed),
+    return Reply(sections=[ctx.markup.render("meetings/meeting_done.j2", change=change, title=", ".join(c.title for c in changed),
                                              group=group.name, at="", to="", timezone="")], ephemeral=True)
 
 
@@ -474,7 +474,7 @@ def send_regrets(ctx: Context, args: Args) -> Reply:
         if occurrence is None:
             raise UserError(f"The {group.name} has no meeting coming up.")
     _attend(ctx, series.meeting_row(ctx.session, occurrence), AttendanceStatus.REGRETS, " ".join(rest))
-    return Reply(sections=[ctx.markup.render("meeting_regrets.j2", group=group.name, title=occurrence.cadence.title,
+    return Reply(sections=[ctx.markup.render("meetings/meeting_regrets.j2", group=group.name, title=occurrence.cadence.title,
                                              at=when(occurrence.starts_at, tz_name(ctx)), timezone=tz_name(ctx),
                                              reason=" ".join(rest))], ephemeral=True)
 
@@ -518,7 +518,7 @@ def show_attendance(ctx: Context, args: Args) -> Reply:
         by_org.setdefault(people[member_id].organization or "(no organization)", Counter()).update(tally)
     rows = sorted(((people[m].name, t) for m, t in counts.items()), key=lambda r: r[0])
     return Reply(title=f"Attendance: {group.name}",
-                 sections=[ctx.markup.render("meeting_attendance.j2", held=held, people=rows,
+                 sections=[ctx.markup.render("meetings/meeting_attendance.j2", held=held, people=rows,
                                              organizations=sorted(by_org.items()))],
                  fields=[Field("Meetings held", str(held))], ephemeral=True)
 

@@ -19,7 +19,7 @@ from sqlmodel import Session
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.core.errors import UserError
-from bot.glossary_book import TermEntry, UpsertResult, entries_of, normalize, upsert_terms
+from bot.glossary.book import TermEntry, UpsertResult, entries_of, normalize, upsert_terms
 
 CSV_COLUMNS = ("term", "definition", "aliases", "acronyms", "context", "status")
 YAML_KEYS = {"term", "definition", "senses", "aliases", "acronyms", "status"}

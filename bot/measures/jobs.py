@@ -21,8 +21,8 @@ from bot.measures.indicators import calendar_of, dimensions_of, zone_of
 from bot.measures.periods import Period
 from bot.measures.status import PartnerStatus, PeriodStatus, period_status
 from bot.measures.submissions import existing
-from bot.outbox import enqueue_to_group, enqueue_to_member
-from bot.scheduler import Scheduler, scheduler_of
+from bot.runtime.outbox import enqueue_to_group, enqueue_to_member
+from bot.runtime.scheduler import Scheduler, scheduler_of
 from storage.ids import id_of
 from storage.measures import Indicator
 from storage.models import Group, GroupKind, PlatformIdentity

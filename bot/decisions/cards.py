@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot import decisions
 from bot.core.messages import Button, ButtonStyle, Field, Reply
 from bot.core.render import Dialect, Markup
+from bot.decisions import domain as decisions
+from bot.decisions.tally import Choice, CountBy, Rule, Tally
 from bot.measures.progress import summaries
 from bot.measures.units import format_value
 from bot.measures.visibility import Viewer, sees_indicator
-from bot.tally import Choice, CountBy, Rule, Tally
 from storage.decisions import Decision, DecisionStatus
 from storage.measures import Indicator, Unit
 from storage.models import Group, Initiative, Member
@@ -81,7 +81,7 @@ def vote_buttons(decision: Decision) -> list[Button]:
 def count_text(m: Dialect, decision: Decision, tally: Tally) -> Markup:
     """The running or final count in one or two lines."""
     unit = "organizations" if decision.count_by == CountBy.ORGANIZATION else "eligible voters"
-    return m.render("decision_count.j2", tally=tally, unit=unit, open=decision.status == DecisionStatus.OPEN)
+    return m.render("decisions/decision_count.j2", tally=tally, unit=unit, open=decision.status == DecisionStatus.OPEN)
 
 
 def proposal_card(session: Session, m: Dialect, decision: Decision) -> Reply:
@@ -91,7 +91,7 @@ def proposal_card(session: Session, m: Dialect, decision: Decision) -> Reply:
     tz = zone_of(session, decision)
     tally = decisions.current_tally(session, decision)
     today = (decision.closed_at or decision.created_at).astimezone(tz).date()
-    body = m.render("decision_card.j2", decision=decision, evidence=evidence_items(m, decision.evidence)
+    body = m.render("decisions/decision_card.j2", decision=decision, evidence=evidence_items(m, decision.evidence)
                     + indicator_items(session, m, decision, today))
     rule = Rule(decision.rule)
     fields = [
@@ -130,7 +130,7 @@ def result_card(session: Session, m: Dialect, decision: Decision, tally: Tally) 
     return Reply(
         title=f"Vote closed on #{decision.id}: {decision.title}",
         sections=[count_text(m, decision, tally),
-                  m.render("decision_result.j2", tally=tally, decision=decision,
+                  m.render("decisions/decision_result.j2", tally=tally, decision=decision,
                            rule_text=Rule(decision.rule).explained, unit=unit)],
     )
 
@@ -139,7 +139,7 @@ def reminder_card(session: Session, m: Dialect, decision: Decision, member: Memb
     """A private nudge to an eligible member who has not voted."""
     group = session.get(Group, decision.group_id)
     tz = ZoneInfo(member.timezone) if member.timezone else zone_of(session, decision)
-    text = m.render("decision_reminder.j2", decision=decision, group=group.name if group else "",
+    text = m.render("decisions/decision_reminder.j2", decision=decision, group=group.name if group else "",
                     closes=when(decision.closes_at, tz))
     return Reply(title=f"Your vote on #{decision.id}", sections=[text], buttons=vote_buttons(decision))
 
@@ -148,18 +148,18 @@ def review_card(session: Session, m: Dialect, decision: Decision) -> Reply:
     """The reminder to the backbone that a decision is due for review."""
     group = session.get(Group, decision.group_id)
     return Reply(title=f"Review decision #{decision.id}",
-                 sections=[m.render("decision_review.j2", decision=decision, group=group.name if group else "")])
+                 sections=[m.render("decisions/decision_review.j2", decision=decision, group=group.name if group else "")])
 
 
 def log_line(session: Session, m: Dialect, decision: Decision, tz: ZoneInfo) -> Markup:
     """One decision in the log."""
     group = session.get(Group, decision.group_id)
-    return m.render("decision_line.j2", decision=decision, group=group.name if group else "",
+    return m.render("decisions/decision_line.j2", decision=decision, group=group.name if group else "",
                     closes=when(decision.closes_at, tz))
 
 
 def vote_lines(session: Session, m: Dialect, decision: Decision) -> list[Markup]:
     """Who voted what (never for an anonymous decision)."""
-    return [m.render("decision_vote_line.j2", voter=voter.name, choice=vote.choice,
+    return [m.render("decisions/decision_vote_line.j2", voter=voter.name, choice=vote.choice,
                      proxy=proxy.name if proxy else "", reason=vote.reason)
             for voter, vote, proxy in decisions.votes_of(session, decision)]

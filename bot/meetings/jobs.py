@@ -20,17 +20,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot import meeting_series as series
 from bot.core.messages import Reply
 from bot.core.render import Dialect
-from bot.flows.agenda import agenda_reply
-from bot.flows.meetings import stamp, when
-from bot.outbox import enqueue_to_group
-from bot.scheduler import Scheduler, scheduler_of
+from bot.meetings import series
+from bot.meetings.agenda import agenda_reply
+from bot.meetings.commands import stamp, when
+from bot.runtime.outbox import enqueue_to_group
+from bot.runtime.scheduler import Scheduler, scheduler_of
 from storage.meetings import Attendance, AttendanceStatus, Cadence
 from storage.models import Group, Member
 
-JOB = "bot.meeting_jobs:fire"
+JOB = "bot.meetings.jobs:fire"
 SWEEP_ID = "meetings:sweep"
 SWEEP_EVERY = timedelta(minutes=1)
 
@@ -156,7 +156,7 @@ def _reminder(session: Session, event: series.Event) -> Callable[[Dialect], Repl
 
     def build(markup: Dialect) -> Reply:
         return Reply(title=f"Reminder: {cadence.title}", sections=[markup.render(
-            "meeting_reminder.j2", group=group.name, title=cadence.title, when_words=words,
+            "meetings/meeting_reminder.j2", group=group.name, title=cadence.title, when_words=words,
             at=when(occurrence.starts_at, cadence.timezone), timezone=cadence.timezone,
             place=cadence.place, video=cadence.video_url, regrets=", ".join(regrets))])
     return build

@@ -3,7 +3,7 @@
 Every message carries a dedupe key naming what it is, for whom and which occurrence
 (``reminder:meeting-42:24h``); writing the same key twice is a no-op, so a job that
 runs twice, or two replicas racing, never produce a second message. Rows are written
-in the caller's transaction and delivered later by `bot.dispatcher.Dispatcher`.
+in the caller's transaction and delivered later by `bot.runtime.dispatcher.Dispatcher`.
 Delivered (and failed) messages are kept `RETENTION` for looking into what was sent,
 then `purge` deletes them; no job re-queues a key that old, so dedupe is unaffected.
 """
@@ -26,7 +26,7 @@ from storage.initiative import ChannelBinding, Platform, PlatformIdentity
 from storage.outbox import OutboxMessage, OutboxStatus
 
 if TYPE_CHECKING:
-    from bot.scheduler import Scheduler
+    from bot.runtime.scheduler import Scheduler
 
 Build = Callable[[Dialect], Reply]
 RETENTION = timedelta(days=90)

@@ -20,9 +20,9 @@ from sqlmodel import Session, col, select
 from bot.core.delivery import DeliveryFailed, RateLimited, Sender, Target
 from bot.core.messages import Reply
 from bot.core.render import dialect
-from bot.decision_cards import proposal_card, result_card
-from bot.outbox import enqueue_to_group
-from bot.tally import Tally
+from bot.decisions.cards import proposal_card, result_card
+from bot.decisions.tally import Tally
+from bot.runtime.outbox import enqueue_to_group
 from storage.db import session_scope
 from storage.decisions import Decision
 from storage.ids import id_of

@@ -38,7 +38,7 @@ from bot.measures.entries import MAX_DIMENSIONS, Dimension
 from bot.measures.indicators import IndicatorSpec, sync_indicators
 from bot.measures.periods import BadPeriod, Calendar
 from bot.measures.units import BadValue, parse_value
-from bot.recurrence import month_index
+from bot.meetings.recurrence import month_index
 from storage.ids import id_of
 from storage.measures import PeriodKind, Polarity, Unit, Visibility
 

@@ -16,26 +16,26 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 from sqlmodel import col, select
 
-from bot import decision_posts as posts
-from bot import decisions
 from bot.core.args import Args
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.members import find_member
 from bot.core.messages import Button, Field, FieldKind, Form, FormErrors, FormField, Reply
 from bot.core.registry import Access, Registry
-from bot.decision_cards import (
+from bot.decisions import domain as decisions
+from bot.decisions import posts
+from bot.decisions.cards import (
     VOTE_ACTION,
     log_line,
     proposal_card,
     vote_lines,
     when,
 )
-from bot.flows import agenda
+from bot.decisions.tally import Rule
 from bot.measures.indicators import find_indicator
 from bot.measures.visibility import viewer_of
-from bot.recurrence import DATE_USAGE, parse_date, parse_datetime, to_utc
-from bot.tally import Rule
+from bot.meetings import agenda
+from bot.meetings.recurrence import DATE_USAGE, parse_date, parse_datetime, to_utc
 from storage.decisions import Decision, DecisionStatus
 from storage.ids import id_of
 from storage.meetings import Meeting, MeetingNote, MeetingStatus, NoteKind
@@ -463,7 +463,7 @@ def agenda_section(view: agenda.AgendaView) -> str:
     review = [d for d in rows if d.review_at and since < d.review_at <= starts]
     if not (open_ or closed or review):
         return ""
-    return view.markup.render("decision_agenda.j2", open=[(d, when(d.closes_at, tz)) for d in open_],
+    return view.markup.render("decisions/decision_agenda.j2", open=[(d, when(d.closes_at, tz)) for d in open_],
                               closed=closed, review=review)
 
 

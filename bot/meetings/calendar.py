@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, vRecur
 from sqlmodel import Session, col, select
 
-from bot.meeting_series import cadences_of
+from bot.meetings.series import cadences_of
 from storage.meetings import Cadence, Meeting, MeetingStatus
 from storage.models import Group
 

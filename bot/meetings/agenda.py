@@ -2,7 +2,7 @@
 
 `/ci agenda add TEXT` puts an item on the draft of the group's next meeting; `/ci
 agenda` shows that draft privately, with Accept / Defer / Remove buttons for the
-backbone. `agenda_reply` renders the agenda that `bot.meeting_jobs` posts at the
+backbone. `agenda_reply` renders the agenda that `bot.meetings.jobs` posts at the
 cadence's lead time, section by section from `AGENDA_SECTIONS`.
 
 Extension point: `AGENDA_SECTIONS` maps a section name to a provider
@@ -21,14 +21,14 @@ from datetime import datetime
 
 from sqlmodel import Session, col, func, select
 
-from bot import meeting_series as series
 from bot.core.args import Args
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.messages import Button, ButtonStyle, Reply
 from bot.core.registry import Access, Registry
 from bot.core.render import Dialect
-from bot.flows.meetings import require_in_group, tz_name, when, which_group
+from bot.meetings import series
+from bot.meetings.commands import require_in_group, tz_name, when, which_group
 from storage.meetings import ActionItem, ActionStatus, AgendaItem, ItemKind, ItemStatus, Meeting
 from storage.models import Group, Member
 
@@ -101,7 +101,7 @@ def add_item(ctx: Context, args: Args) -> Reply:
     ctx.session.add(item)
     ctx.session.flush()
     return Reply(sections=[ctx.markup.render(
-        "agenda_added.j2", id=item.id, text=text, group=group.name, kind=str(kind), minutes=minutes,
+        "meetings/agenda_added.j2", id=item.id, text=text, group=group.name, kind=str(kind), minutes=minutes,
         at=when(occurrence.starts_at, tz_name(ctx)), timezone=tz_name(ctx))], ephemeral=True)
 
 
@@ -160,7 +160,7 @@ def _draft_reply(ctx: Context, group: Group) -> Reply:
     items = items_of(ctx.session, occurrence.meeting.id or 0) if occurrence.meeting else []
     names = names_of(ctx.session, {i.proposer_id for i in items})
     buckets = {status: [i for i in items if i.status == status] for status in ItemStatus}
-    text = ctx.markup.render("agenda_draft.j2", group=group.name, title=occurrence.cadence.title,
+    text = ctx.markup.render("meetings/agenda_draft.j2", group=group.name, title=occurrence.cadence.title,
                              at=when(occurrence.starts_at, tz_name(ctx)), timezone=tz_name(ctx),
                              buckets={str(k): [_item_values(i, names) for i in v] for k, v in buckets.items()})
     buttons: list[Button] = []
@@ -201,7 +201,7 @@ def _set_status(ctx: Context, value: str, status: ItemStatus) -> Reply:
     if status == ItemStatus.ACCEPTED:
         item.position = _next_position(ctx.session, meeting.id or 0)
     reply = _draft_reply(ctx, group)
-    reply.sections.insert(0, ctx.markup.render("agenda_changed.j2", id=item.id, text=item.text, status=str(status)))
+    reply.sections.insert(0, ctx.markup.render("meetings/agenda_changed.j2", id=item.id, text=item.text, status=str(status)))
     return reply
 
 
@@ -224,7 +224,7 @@ def _remove(ctx: Context, value: str) -> Reply:
     ctx.session.delete(item)
     ctx.session.flush()
     reply = _draft_reply(ctx, group)
-    reply.sections.insert(0, ctx.markup.render("agenda_changed.j2", id=item.id, text=item.text, status="removed"))
+    reply.sections.insert(0, ctx.markup.render("meetings/agenda_changed.j2", id=item.id, text=item.text, status="removed"))
     return reply
 
 
@@ -274,7 +274,7 @@ def move_up(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
 def facts_section(view: AgendaView) -> str:
     """When and where the meeting is, and how to send regrets."""
     cadence = view.occurrence.cadence
-    return view.markup.render("agenda_facts.j2", group=view.group.name, title=cadence.title,
+    return view.markup.render("meetings/agenda_facts.j2", group=view.group.name, title=cadence.title,
                               at=when(view.occurrence.starts_at, cadence.timezone), timezone=cadence.timezone,
                               duration=series.show_offset(cadence.duration_minutes), place=cadence.place,
                               video=cadence.video_url)
@@ -293,7 +293,7 @@ def actions_section(view: AgendaView) -> str:
     if not actions:
         return ""
     names = names_of(view.session, {a.owner_id for a in actions})
-    return view.markup.render("agenda_actions.j2", actions=[
+    return view.markup.render("meetings/agenda_actions.j2", actions=[
         {"id": a.id, "who": names.get(a.owner_id, ""), "text": a.text,
          "due": f"{a.due:%a %d %b}" if a.due else "", "overdue": bool(a.due and a.due < view.now.date())}
         for a in actions])
@@ -313,12 +313,12 @@ def _items_section(view: AgendaView, carried: bool, template: str) -> str:
 
 def accepted_section(view: AgendaView) -> str:
     """The accepted items with presenter and timebox, in order."""
-    return _items_section(view, False, "agenda_items.j2")
+    return _items_section(view, False, "meetings/agenda_items.j2")
 
 
 def carried_section(view: AgendaView) -> str:
     """Accepted items carried over from the last meeting."""
-    return _items_section(view, True, "agenda_carried.j2")
+    return _items_section(view, True, "meetings/agenda_carried.j2")
 
 
 AGENDA_SECTIONS: dict[str, AgendaSection] = {

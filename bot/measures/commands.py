@@ -15,16 +15,15 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from bot import glossary_book as book
-from bot import measure_jobs
 from bot.core.args import Args
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.messages import Button, ButtonStyle, FormErrors, Reply
 from bot.core.registry import Access, Registry
 from bot.core.render import Dialect
-from bot.flows import agenda
+from bot.glossary import book
 from bot.measures import charts, declare, forms, messages
+from bot.measures import jobs as measure_jobs
 from bot.measures.entries import Refused, check_entry
 from bot.measures.indicators import (
     IndicatorSpec,
@@ -49,6 +48,7 @@ from bot.measures.submissions import (
 )
 from bot.measures.units import format_change, format_value
 from bot.measures.visibility import Viewer, viewer_of
+from bot.meetings import agenda
 from storage.audit import record as audit
 from storage.ids import id_of
 from storage.measures import Indicator, IndicatorReporter, Unit, Visibility
@@ -238,7 +238,7 @@ def _summary_text(m: Dialect, s: Summary) -> str:
     latest = s.latest
     percent, change = s.percent_of_target, s.change
     return m.render(
-        "measure_summary.j2", s=s,
+        "measures/measure_summary.j2", s=s,
         latest=format_value(unit, latest.value) if latest else "no data yet",
         period=latest.period if latest else "",
         target=f"{format_value(unit, s.target.value)} by {s.target.by:%b %Y}" if s.target else "",
@@ -262,7 +262,7 @@ def _detail_reply(m: Dialect, d: Detail, glossary: str = "") -> Reply:
     ind = d.summary.indicator
     unit = Unit(ind.unit)
     sections = [m.render(
-        "measure_detail.j2", indicator=ind, unit=unit.value.replace("_", " "), polarity=ind.polarity,
+        "measures/measure_detail.j2", indicator=ind, unit=unit.value.replace("_", " "), polarity=ind.polarity,
         glossary=glossary,
         baseline=(f"{format_value(unit, ind.baseline_value)} ({ind.baseline_period})"
                   if ind.baseline_value is not None else ""),
@@ -271,7 +271,7 @@ def _detail_reply(m: Dialect, d: Detail, glossary: str = "") -> Reply:
     rows = [(t.period, format_value(unit, t.value) if t.value is not None else "withheld (too few partners)",
              t.submitted) for t in d.summary.totals[-DETAIL_PERIODS:]]
     if rows:
-        sections.append(m.render("measure_periods.j2", rows=rows, expected=d.summary.expected))
+        sections.append(m.render("measures/measure_periods.j2", rows=rows, expected=d.summary.expected))
     shown = d.partners if d.partners is not None else d.own
     if shown:
         heading = "By partner" if d.partners is not None else "Your organization"
@@ -330,7 +330,7 @@ def status(ctx: Context, _args: Args) -> Reply:
 def _status_line(ctx: Context, state: PeriodStatus, lines: list[str], buttons: list[Button]) -> None:
     """Add one indicator period's standing to `lines`, and its re-send button while someone is outstanding."""
     lines.append(ctx.markup.render(
-        "measure_status.j2", indicator=state.indicator, period=state.period.label, due=messages.due_text(state),
+        "measures/measure_status.j2", indicator=state.indicator, period=state.period.label, due=messages.due_text(state),
         total=len(state.partners), submitted=[(p.name, p.late) for p in state.submitted],
         outstanding=[p.name + ("" if p.contact else " (away, no delegate)") for p in state.outstanding],
         late=ctx.now >= state.ladder.late_after))
@@ -381,7 +381,7 @@ def submissions(ctx: Context, args: Args) -> Reply:
     if not rows:
         return Reply(title=f"Submissions: {indicator.name}", sections=["Nothing has been submitted yet."], ephemeral=True)
     return Reply(title=f"Submissions: {indicator.name}",
-                 sections=_chunks(ctx.markup.render("measure_history.j2", rows=rows).split("\n\n")), ephemeral=True)
+                 sections=_chunks(ctx.markup.render("measures/measure_history.j2", rows=rows).split("\n\n")), ephemeral=True)
 
 
 # ---------------------------------------------------------------- declaring indicators
@@ -463,7 +463,7 @@ def progress_snapshot(view: agenda.AgendaView) -> str:
         rows.append({"name": s.indicator.name, "latest": format_value(unit, latest.value) if latest else "no data yet",
                      "period": latest.period if latest else "", "trend": s.trend,
                      "percent": f"{percent:.0f}%" if percent is not None else ""})
-    return view.markup.render("measure_snapshot.j2", rows=rows) if rows else ""
+    return view.markup.render("measures/measure_snapshot.j2", rows=rows) if rows else ""
 
 
 # ---------------------------------------------------------------- home

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from bot import decision_jobs, measure_jobs, meeting_jobs, outbox
+from bot.core import completions, help, home
 from bot.core.clock import Clock
 from bot.core.core import Core
 from bot.core.registry import Registry
-from bot.flows import (
-    agenda,
-    completions,
-    decisions,
-    glossary,
-    help,
-    home,
-    measures,
-    meetings,
-    minutes,
-)
-from bot.scheduler import Scheduler
+from bot.decisions import commands as decisions
+from bot.decisions import jobs as decision_jobs
+from bot.glossary import commands as glossary
+from bot.measures import commands as measures
+from bot.measures import jobs as measure_jobs
+from bot.meetings import agenda, minutes
+from bot.meetings import commands as meetings
+from bot.meetings import jobs as meeting_jobs
+from bot.runtime import outbox
+from bot.runtime.scheduler import Scheduler
 
 FLOWS = (help, home, glossary, meetings, agenda, minutes, decisions, measures, completions)
 JOBS = (meeting_jobs, measure_jobs, decision_jobs, outbox)

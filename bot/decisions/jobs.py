@@ -15,11 +15,11 @@ from functools import partial
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from bot import decision_posts as posts
-from bot import decisions
-from bot.decision_cards import reminder_card, review_card
-from bot.outbox import enqueue_to_group, enqueue_to_member
-from bot.scheduler import Scheduler
+from bot.decisions import domain as decisions
+from bot.decisions import posts
+from bot.decisions.cards import reminder_card, review_card
+from bot.runtime.outbox import enqueue_to_group, enqueue_to_member
+from bot.runtime.scheduler import Scheduler
 from storage.decisions import Decision, DecisionStatus
 from storage.ids import id_of
 from storage.models import Group, GroupKind

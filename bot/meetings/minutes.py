@@ -15,7 +15,6 @@ from functools import partial
 
 from sqlmodel import Session, col, select
 
-from bot import meeting_series as series
 from bot.core.args import Args
 from bot.core.context import Context
 from bot.core.errors import UserError
@@ -23,8 +22,9 @@ from bot.core.members import find_member
 from bot.core.messages import Button, Reply
 from bot.core.registry import Registry
 from bot.core.render import Dialect, dialect
-from bot.flows.agenda import items_of, names_of
-from bot.flows.meetings import (
+from bot.meetings import series
+from bot.meetings.agenda import items_of, names_of
+from bot.meetings.commands import (
     is_chair_or_backbone,
     require_in_group,
     require_runner,
@@ -32,8 +32,8 @@ from bot.flows.meetings import (
     when,
     which_group,
 )
-from bot.outbox import enqueue_to_group, enqueue_to_member
-from bot.recurrence import DATE_USAGE, month_index, parse_date, to_local
+from bot.meetings.recurrence import DATE_USAGE, month_index, parse_date, to_local
+from bot.runtime.outbox import enqueue_to_group, enqueue_to_member
 from storage.audit import record
 from storage.meetings import (
     ActionItem,
@@ -116,9 +116,9 @@ def start_meeting(ctx: Context, args: Args) -> Reply:
     _attend(ctx.session, meeting, member.id or 0)
     enqueue_to_group(ctx.session, group.id or 0, f"meeting.started:{meeting.id}", lambda m: Reply(
         title=f"{group.name}: meeting started",
-        sections=[m.render("minutes_started.j2", title=occurrence.cadence.title)]))
+        sections=[m.render("meetings/minutes_started.j2", title=occurrence.cadence.title)]))
     return Reply(title=f"{group.name}: meeting started",
-                 sections=[ctx.markup.render("minutes_started.j2", title=occurrence.cadence.title)], ephemeral=True)
+                 sections=[ctx.markup.render("meetings/minutes_started.j2", title=occurrence.cadence.title)], ephemeral=True)
 
 
 def end_meeting(ctx: Context, args: Args) -> Reply:
@@ -187,7 +187,7 @@ def minutes_reply(session: Session, meeting: Meeting, markup: Dialect, carried: 
             {"id": str(action.id), "text": action.text, "due": f"{action.due:%a %d %b %Y}" if action.due else "",
              "done": "yes" if action.status == ActionStatus.DONE else ""})
     text = markup.render(
-        "minutes_post.j2", present=present, regrets=regrets, absent=absent,
+        "meetings/minutes_post.j2", present=present, regrets=regrets, absent=absent,
         agreed=[n.text for n in notes if n.kind == NoteKind.AGREED],
         info=[n.text for n in notes if n.kind == NoteKind.INFO],
         owners=sorted(by_owner.items()), carried=carried)
@@ -209,7 +209,7 @@ def _noting(kind: NoteKind) -> Callable[[Context, Args], Reply]:
         if len(text) > MAX_NOTE:
             raise UserError(f"That is {len(text)} characters long; the limit is {MAX_NOTE}.")
         ctx.session.add(MeetingNote(meeting_id=meeting.id or 0, kind=kind, text=text, author_id=member.id, at=ctx.now))
-        return Reply(sections=[ctx.markup.render("minutes_noted.j2", kind=kind.value, text=text)], ephemeral=True)
+        return Reply(sections=[ctx.markup.render("meetings/minutes_noted.j2", kind=kind.value, text=text)], ephemeral=True)
     handler.__doc__ = f"`/ci {kind.value} TEXT`: a line of the minutes."
     return handler
 
@@ -255,7 +255,7 @@ def add_action(ctx: Context, args: Args) -> Reply:
                                     author_id=author.id, action_item_id=action.id, at=ctx.now))
     else:  # in a meeting, owners hear of their actions with the minutes (after any /ci undo)
         tell_owners(ctx.session, group, [action], f"action.assigned:{action.id}")
-    return Reply(sections=[ctx.markup.render("minutes_action.j2", id=action.id, who=owner.name, text=text,
+    return Reply(sections=[ctx.markup.render("meetings/minutes_action.j2", id=action.id, who=owner.name, text=text,
                                              due=f"{due:%a %d %b %Y}" if due else "", in_meeting=meeting is not None)],
                  ephemeral=True)
 
@@ -275,7 +275,7 @@ def undo_note(ctx: Context, args: Args) -> Reply:
         action = ctx.session.get(ActionItem, note.action_item_id)
         if action is not None:
             ctx.session.delete(action)
-    return Reply(sections=[ctx.markup.render("minutes_undone.j2", kind=str(note.kind), text=note.text)],
+    return Reply(sections=[ctx.markup.render("meetings/minutes_undone.j2", kind=str(note.kind), text=note.text)],
                  ephemeral=True)
 
 
@@ -306,7 +306,7 @@ def _assigned(m: Dialect, group: str, meeting: str, actions: Sequence[Mapping[st
     """The direct message telling an owner which actions they were given."""
     return Reply(
         title="New action item for you" if len(actions) == 1 else "New action items for you",
-        sections=[m.render("minutes_assigned.j2", group=group, meeting=meeting, actions=actions)],
+        sections=[m.render("meetings/minutes_assigned.j2", group=group, meeting=meeting, actions=actions)],
         buttons=[Button(f"Done #{a['id']}", "action.done", str(a["id"])) for a in actions[:10]],
         context="All your open actions: /ci actions")
 
@@ -335,7 +335,7 @@ def open_actions(ctx: Context) -> list[Reply]:
     groups = {g.id: g.name for g in ctx.session.exec(select(Group).where(
         col(Group.id).in_({a.group_id for a in actions}))).all()}
     today = to_local(ctx.now, tz_name(ctx)).date()
-    text = ctx.markup.render("minutes_actions.j2", actions=[
+    text = ctx.markup.render("meetings/minutes_actions.j2", actions=[
         {"id": a.id, "text": a.text, "group": groups.get(a.group_id, ""),
          "due": f"{a.due:%a %d %b %Y}" if a.due else "", "overdue": bool(a.due and a.due < today)} for a in actions])
     return [Reply(title="Your open action items", sections=[text],
@@ -356,7 +356,7 @@ def _finish(ctx: Context, value: str) -> Reply:
     if action.status == ActionStatus.DONE:
         raise UserError(f"Action #{action.id} is already done.")
     action.status, action.done_at = ActionStatus.DONE, ctx.now
-    return Reply(sections=[ctx.markup.render("minutes_action_done.j2", id=action.id, text=action.text)],
+    return Reply(sections=[ctx.markup.render("meetings/minutes_action_done.j2", id=action.id, text=action.text)],
                  ephemeral=True)
 
 

@@ -1,6 +1,6 @@
 """The domain of meeting series: occurrences with their exceptions, and what falls due when.
 
-A cadence's occurrences come from its rule (`bot.recurrence`); a `Meeting` row records
+A cadence's occurrences come from its rule (`bot.meetings.recurrence`); a `Meeting` row records
 an exception (skipped, moved) or anything attached to one occurrence. Reminder and
 agenda times are counted back from the start in the cadence's wall time, so "24 h
 before" a 10:00 meeting is 10:00 the day before even across a daylight-saving change.
@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from sqlmodel import Session, col, or_, select
 
 from bot.core.errors import UserError
-from bot.recurrence import occurrences, shortest_gap, to_local, to_utc
+from bot.meetings.recurrence import occurrences, shortest_gap, to_local, to_utc
 from storage.meetings import AgendaItem, Cadence, Meeting, MeetingStatus
 
 _WINDOWS = (timedelta(days=10), timedelta(days=40), timedelta(days=400), timedelta(days=366 * 5))

@@ -2,8 +2,8 @@
 
 Every function takes an open session and works in the caller's transaction, so a
 refusal (a `UserError`) leaves nothing half-written. Every change is an audit
-event. Posting to channels and scheduling is left to the caller (`bot.decision_posts`
-and `bot.decision_jobs`); this module only decides and records.
+event. Posting to channels and scheduling is left to the caller (`bot.decisions.posts`
+and `bot.decisions.jobs`); this module only decides and records.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, func, or_, update
 from sqlmodel import Session, col, select
 
 from bot.core.errors import NotAllowed, UserError
-from bot.tally import (
+from bot.decisions.tally import (
     Ballot,
     Choice,
     CountBy,

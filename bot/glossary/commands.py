@@ -2,7 +2,7 @@
 
 Anyone in an initiative's channel may read the glossary; members propose terms
 (backbone staff add agreed ones); backbone staff and steering committee members
-approve proposals. The domain work is in `bot.glossary_book`; this module only turns
+approve proposals. The domain work is in `bot.glossary.book`; this module only turns
 it into replies, buttons and forms.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from rapidfuzz.distance import OSA
 
-from bot import glossary_book as book
 from bot.core.args import Args, tokenize
 from bot.core.context import Context
 from bot.core.errors import NotAllowed, UserError
@@ -25,6 +24,7 @@ from bot.core.messages import (
     Reply,
 )
 from bot.core.registry import Access, Registry
+from bot.glossary import book
 from storage.ids import id_of
 from storage.models import GlossaryTerm, GroupKind, Member
 
@@ -81,12 +81,12 @@ def look_up(ctx: Context, args: Args) -> Reply:
     query = args.joined()
     if not query:
         return Reply(title="Glossary", sections=[ctx.markup.render(
-            "glossary_home.j2", count=book.term_count(ctx.session, initiative_id))], ephemeral=True)
+            "glossary/glossary_home.j2", count=book.term_count(ctx.session, initiative_id))], ephemeral=True)
     _check_length(query, "/ci glossary TERM")
     found = book.lookup(ctx.session, initiative_id, query, ctx.now)
     if found.entry is not None:
         return card(ctx, found.entry)
-    reply = Reply(sections=[ctx.markup.render("glossary_missing.j2", query=query,
+    reply = Reply(sections=[ctx.markup.render("glossary/glossary_missing.j2", query=query,
                                               suggestions=found.suggestions)], ephemeral=True)
     meant = _meant_subcommand(query)
     if meant:
@@ -136,7 +136,7 @@ def list_terms(ctx: Context, args: Args) -> Reply:
             text = m.render_string("The glossary is empty. Add a term with {{ c|code }}.",
                                    c="/ci glossary add TERM = DEFINITION")
         return Reply(sections=[text], ephemeral=True)
-    lines = [m.render("glossary_list_line.j2", term=t) for t in terms[:LIST_LIMIT]]
+    lines = [m.render("glossary/glossary_list_line.j2", term=t) for t in terms[:LIST_LIMIT]]
     more = len(terms) - LIST_LIMIT
     hint = (f"{more} more not shown; narrow the list with /ci glossary list LETTERS." if more > 0
             else "Type /ci glossary TERM to read one.")
@@ -152,7 +152,7 @@ def history(ctx: Context, args: Args) -> Reply:
     for revision, member in book.history(ctx.session, term):
         at = revision.at.astimezone(tz)
         lines.append(ctx.markup.render(
-            "glossary_history_line.j2", when=f"{at.day} {at:%b %Y %H:%M %Z}",
+            "glossary/glossary_history_line.j2", when=f"{at.day} {at:%b %Y %H:%M %Z}",
             who=member.name if member else "the glossary file", action=revision.action,
             summary=revision.summary))
     return Reply(title=f"History of {term.term}", sections=["\n".join(lines) or "No changes recorded."],
@@ -164,7 +164,7 @@ def misses(ctx: Context, args: Args) -> Reply:
     found = book.top_misses(ctx.session, _initiative_id(ctx))
     if not found:
         return Reply(sections=["Nobody has looked up a missing term yet."], ephemeral=True)
-    lines = [ctx.markup.render("glossary_miss_line.j2", miss=miss) for miss in found]
+    lines = [ctx.markup.render("glossary/glossary_miss_line.j2", miss=miss) for miss in found]
     return Reply(title="Looked up, not in the glossary", sections=["\n".join(lines)],
                  context="Add one with /ci glossary add TERM = DEFINITION.", ephemeral=True)
 
@@ -226,10 +226,10 @@ def home(ctx: Context) -> list[Reply]:
     """The glossary's part of the home page: its size, and proposals for those who approve."""
     initiative_id = _initiative_id(ctx)
     m = ctx.markup
-    sections: list[str] = [m.render("glossary_home.j2", count=book.term_count(ctx.session, initiative_id))]
+    sections: list[str] = [m.render("glossary/glossary_home.j2", count=book.term_count(ctx.session, initiative_id))]
     if _may_approve(ctx):
         pending = book.proposed_terms(ctx.session, initiative_id)
-        sections.append(m.render("glossary_pending.j2", pending=pending[:10], total=len(pending)))
+        sections.append(m.render("glossary/glossary_pending.j2", pending=pending[:10], total=len(pending)))
     return [Reply(title="Glossary", sections=sections)]
 
 
@@ -246,12 +246,12 @@ def card(ctx: Context, entry: book.Entry) -> Reply:
         fields.append(Field("Also called", m.escape(", ".join(aliases))))
     if acronyms:
         fields.append(Field("Acronyms", m.escape(", ".join(acronyms))))
-    fields.append(Field("Status", m.render("glossary_status.j2", proposed=entry.proposed)))
+    fields.append(Field("Status", m.render("glossary/glossary_status.j2", proposed=entry.proposed)))
     if entry.proposer is not None:
         fields.append(Field("Proposed by" if entry.proposed else "Added by", m.escape(entry.proposer.name)))
     reply = Reply(
         title=f"{term.term} (proposed)" if entry.proposed else term.term,
-        sections=[m.render("glossary_sense.j2", context=s.context, definition=s.definition)
+        sections=[m.render("glossary/glossary_sense.j2", context=s.context, definition=s.definition)
                   for s in entry.senses],
         fields=fields,
     )

@@ -1,1 +1,0 @@
-"""Feature flows. Each module exposes `register(registry)`; none imports a platform SDK."""
