@@ -24,10 +24,11 @@ bench: $(BIN)/cibot
 	@for b in glossary slack_command discord_interaction scheduler fanout progress votes; do \
 		echo "== bench/$$b.py"; $(BIN)/python -m bench.$$b || exit 1; done
 
-## make lint: check style with ruff and types with mypy
+## make lint: style (ruff), types (mypy) and the architecture contracts (import-linter)
 lint: $(BIN)/cibot
 	$(BIN)/ruff check bot storage tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) data

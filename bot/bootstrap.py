@@ -1,42 +1,52 @@
-"""The composition root: the flows that make up cibot, wired into one Core."""
+"""The composition root: the capabilities and adapters' dialects that make up cibot, wired once.
+
+Nothing here runs at import time: `build_registry` asks each capability to register
+itself, `build_core` puts a core around it and `build_scheduler` a scheduler.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
+from bot import decisions, glossary, measures, meetings
+from bot.adapters.discord.dialect import DISCORD
+from bot.adapters.slack.dialect import SLACK
 from bot.core import completions, help, home
 from bot.core.clock import Clock
 from bot.core.core import Core
 from bot.core.registry import Registry
-from bot.decisions import commands as decisions
-from bot.decisions import jobs as decision_jobs
-from bot.glossary import commands as glossary
-from bot.measures import commands as measures
-from bot.measures import jobs as measure_jobs
-from bot.meetings import agenda, minutes
-from bot.meetings import commands as meetings
-from bot.meetings import jobs as meeting_jobs
+from bot.core.render import PLAIN
 from bot.runtime import outbox
 from bot.runtime.scheduler import Scheduler
 
-FLOWS = (help, home, glossary, meetings, agenda, minutes, decisions, measures, completions)
-JOBS = (meeting_jobs, measure_jobs, decision_jobs, outbox)
+CAPABILITIES = (help, home, glossary, meetings, decisions, measures, completions, outbox)
+DIALECTS = (PLAIN, SLACK, DISCORD)
 
 
-def build_registry() -> Registry:
-    """A registry holding every flow's commands, actions and home sections."""
+def dialects_only() -> Registry:
+    """A registry that knows every platform's dialect and nothing else (for tools and tests)."""
     registry = Registry()
-    for flow in FLOWS:
-        flow.register(registry)
+    for markup in DIALECTS:
+        registry.dialect(markup)
     return registry
 
 
-def install_jobs(scheduler: Scheduler) -> None:
-    """Give `scheduler` every flow's reconcilers and periodic sweeps."""
-    for jobs in JOBS:
-        jobs.install(scheduler)
+def build_registry() -> Registry:
+    """A registry holding every capability's commands, actions, sections and jobs, and every dialect."""
+    registry = dialects_only()
+    for capability in CAPABILITIES:
+        capability.register(registry)
+    registry.check()
+    return registry
 
 
 def build_core(engine: Engine, clock: Clock | None = None) -> Core:
-    """The cibot core for `engine`, with every flow registered."""
+    """The cibot core for `engine`, with every capability registered."""
     return Core(engine, build_registry(), clock)
+
+
+def build_scheduler(core: Core) -> Scheduler:
+    """The scheduler for `core`: every capability's reconcilers and periodic jobs, by name."""
+    scheduler = Scheduler(core.engine, core.clock, core.registry)
+    scheduler.install()
+    return scheduler

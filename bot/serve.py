@@ -88,7 +88,8 @@ async def serve(engine: Engine, settings: Settings, *, host: str = "0.0.0.0", po
     front_ends: list[Coroutine[Any, Any, None]] = []
     ready: list[Callable[[], Awaitable[None]]] = []
     if settings.slack is not None:
-        from bot.adapters.slack import SlackSender, run_slack
+        from bot.adapters.slack.sender import SlackSender
+        from bot.adapters.slack.server import run_slack
 
         senders["slack"] = SlackSender(settings.slack.web_client(retry_rate_limited=False))
         front_ends.append(run_slack(core, port=port, host=host, settings=settings.slack, routes=routes(engine)))
@@ -134,16 +135,14 @@ async def background(core: Core, senders: dict[str, Sender],
     """The leader's work: scheduler, outbox dispatcher and vote-card refresher, until cancelled."""
     from bot.decisions.posts import keep_posts_fresh
     from bot.runtime.dispatcher import Dispatcher
-    from bot.runtime.scheduler import Scheduler
 
     for wait in ready:
         await wait()
-    scheduler = Scheduler(core.engine, core.clock)
-    composition.install_jobs(scheduler)
+    scheduler = composition.build_scheduler(core)
     await scheduler.start()
     try:
         async with asyncio.TaskGroup() as work:
             work.create_task(Dispatcher(core.engine, senders, core.clock).run())
-            work.create_task(keep_posts_fresh(core.engine, senders))
+            work.create_task(keep_posts_fresh(core.engine, core.registry, senders))
     finally:
         await scheduler.shutdown()

@@ -391,8 +391,9 @@ async def running_app(app: Any, api: FakeSlackApi, background: Any = None) -> As
 @asynccontextmanager
 async def cibot_on_slack(core: Any, api: FakeSlackApi) -> AsyncIterator[SlackSide]:
     """cibot's Slack app for `core`, talking to the fake Web API, served on a free local port."""
-    from bot.adapters.slack import SlackSettings, build_slack_app
+    from bot.adapters.slack.app import build_slack_app
     from bot.adapters.slack.background import Background
+    from bot.adapters.slack.settings import SlackSettings
 
     background = Background()
     settings = SlackSettings("xoxb-test", SIGNING_SECRET, api_url=api.api_url)

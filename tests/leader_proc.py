@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from bot.core.delivery import Target
 from bot.core.messages import Reply
+from bot.core.registry import Registry
 from bot.runtime.dispatcher import Dispatcher, Pace
 from bot.runtime.leader import lead
 from bot.runtime.outbox import enqueue
@@ -38,7 +39,7 @@ def reminders(start: datetime, count: int):  # type: ignore[no-untyped-def]
         queued = set(session.exec(select(OutboxMessage.key)).all())
         for n in range(count):
             if f"reminder:{n}" not in queued:
-                scheduler.at(f"reminder-{n}", start + timedelta(seconds=0.1 * n), "tests.leader_proc:remind", n=n)
+                scheduler.at(f"reminder-{n}", start + timedelta(seconds=0.1 * n), "test.remind", n=n)
 
     return reconcile
 
@@ -49,7 +50,9 @@ async def main(db_url: str, platform_url: str, start: float, count: int) -> None
 
     async def on_elected() -> None:
         print("leader", flush=True)  # noqa: T201 (the test reads it)
-        scheduler = Scheduler(engine)
+        jobs = Registry()
+        jobs.job("test.remind", remind)
+        scheduler = Scheduler(engine, registry=jobs)
         scheduler.add_reconciler(reminders(datetime.fromtimestamp(start, UTC), count))
         await scheduler.start()
         try:

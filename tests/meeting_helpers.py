@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.bootstrap import build_registry
 from bot.core.clock import ManualClock
 from bot.core.messages import Reply, reply_from_dict
 from bot.meetings import jobs as meeting_jobs
@@ -52,8 +53,8 @@ def cadence_ids(engine: Engine) -> list[int]:
 async def running_scheduler(engine: Engine, clock: ManualClock,
                             sweep_every: timedelta = timedelta(days=1)) -> AsyncIterator[Scheduler]:
     """A scheduler on the manual clock with the meetings reconciler, started (and so reconciled), then shut down."""
-    scheduler = Scheduler(engine, clock)
-    meeting_jobs.install(scheduler, sweep_every)
+    scheduler = Scheduler(engine, clock, build_registry())
+    scheduler.install(only=("meetings",), every={"meetings": sweep_every})
     await scheduler.start()
     try:
         yield scheduler
@@ -67,7 +68,7 @@ def walk(scheduler: Scheduler, engine: Engine, until: datetime) -> list[tuple[da
     fired: list[tuple[datetime, str]] = []
     while True:
         runs = [r for c in cadence_ids(engine) if (r := scheduler.next_run(meeting_jobs.job_id(c))) is not None]
-        sweep = scheduler.next_run(meeting_jobs.SWEEP_ID)
+        sweep = scheduler.next_run("meetings:sweep")
         step = min([*runs, *([sweep] if sweep else [])], default=None)
         if step is None or step > until:
             break

@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 
+from bot.adapters.slack.dialect import SLACK
+from bot.bootstrap import build_registry
 from bot.core.clock import ManualClock
-from bot.core.render import dialect
+from bot.core.registry import AgendaView, bot_session
+from bot.core.render import Markup
 from bot.meetings import agenda, series
-from bot.meetings.agenda import AGENDA_SECTIONS, AgendaView
-from storage.db import session_scope
 from tests.chat import Chat, text_of
 from tests.factories import Seeded, seed
 from tests.meeting_helpers import add_series, outbox, outbox_text, running_scheduler, walk
@@ -83,27 +84,29 @@ async def test_the_agenda_is_posted_at_the_lead_time_in_sections(chat: Chat, eng
     assert posted_at == [datetime(2026, 3, 8, 15, 0, tzinfo=UTC)]  # Sun 10:00 CDT, 48 h before
     slack = outbox_text(outbox(engine, "meeting.agenda")[0])
     assert slack.index("Room 4") < slack.index("*Open action items*") < slack.index("*Agenda*")
-    assert "Tom Nguyen: Bring the enrollment numbers (due Mon 09 Mar)" in slack
+    assert "Tom Nguyen: Bring the enrollment numbers (due Mon 09 Mar 2026)" in slack
     assert "1. Budget &lt;!channel&gt; @everyone &lt;https://evil.example|click&gt; · decision · James Carter · 15 min" in slack
     assert "Not accepted yet" not in slack and "Carried over" not in slack
     discord = outbox_text(outbox(engine, "meeting.agenda", platform="discord")[0])
     assert "@\u200beveryone" in discord and "<!channel>" not in slack
 
 
-def test_section_hooks_render_only_when_they_have_something(chat: Chat, engine: Engine, monkeypatch) -> None:
+def test_section_hooks_render_only_when_they_have_something(chat: Chat, engine: Engine) -> None:
     seeded = _steering(chat, engine)
-    assert list(AGENDA_SECTIONS) == ["facts", "progress", "decisions", "actions", "accepted", "carried"]
+    registry = build_registry()
+    order = sorted(registry.agenda_sections, key=lambda name: registry.agenda_sections[name][0])
+    assert order == ["facts", "progress", "decisions", "actions", "accepted", "carried"]
     seen: list[str] = []
 
-    def progress(view: AgendaView) -> str:
+    def progress(view: AgendaView) -> Markup:
         seen.append(view.group.key)
         return view.markup.render_string("{{ 'Progress'|b }}: {{ value }}", value="readiness 62% <!here>")
 
-    monkeypatch.setitem(AGENDA_SECTIONS, "progress", progress)
-    with session_scope(engine) as session:
+    registry.agenda_sections["progress"] = (registry.agenda_sections["progress"][0], progress)
+    with bot_session(engine, registry) as session:
         occurrence = series.next_for_group(session, seeded.groups["steering"], datetime(2026, 3, 2, tzinfo=UTC))
         assert occurrence is not None
-        reply = agenda.agenda_reply(session, occurrence, dialect("slack"), datetime(2026, 3, 2, tzinfo=UTC))
+        reply = agenda.agenda_reply(session, occurrence, SLACK, datetime(2026, 3, 2, tzinfo=UTC))
     assert seen == ["steering"]
     assert reply.sections[1] == "*Progress*: readiness 62% &lt;!here&gt;"
     assert len(reply.sections) == 2  # facts and progress; empty sections are left out

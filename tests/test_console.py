@@ -12,11 +12,12 @@ from sqlmodel import select
 
 from bot import cli
 from bot.adapters.console import ConsoleSession
+from bot.bootstrap import dialects_only
 from bot.core.args import Args
 from bot.core.context import Context, Origin
 from bot.core.core import Core
 from bot.core.messages import Image, Reply
-from bot.core.registry import Access, Registry
+from bot.core.registry import Access
 from storage.db import session_scope
 from storage.models import GlossaryTerm, TermStatus
 from tests.factories import seed
@@ -84,7 +85,7 @@ def test_an_empty_required_field_cancels_the_form_and_writes_nothing(core: Core,
 
 def test_an_image_is_saved_to_a_file_and_its_path_printed(engine, tmp_path: Path) -> None:
     seed(engine)
-    registry = Registry()
+    registry = dialects_only()
 
     def chart(ctx: Context, args: Args) -> Reply:
         return Reply(title="Progress", image=Image(PNG, "Readiness by quarter", "progress.png"))

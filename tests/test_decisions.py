@@ -13,14 +13,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
+from bot.bootstrap import build_registry
 from bot.core.clock import ManualClock
 from bot.core.messages import Form, FormErrors, Reply
+from bot.core.registry import bot_session
 from bot.decisions.domain import export_decisions
 from bot.decisions.jobs import close_vote, reconcile, remind_voters, review_due
 from bot.runtime.scheduler import Scheduler
 from storage.audit import AuditEvent
 from storage.audit_chain import verify_chain
-from storage.db import session_scope
 from storage.decisions import (
     Decision,
     DecisionParticipation,
@@ -41,6 +42,8 @@ from storage.models import (
 from tests.chat import Chat, text_of
 from tests.decision_helpers import add_member, posts_of, vote
 from tests.factories import Seeded, append_only_guard_lifted, seed
+
+REGISTRY = build_registry()
 
 
 @pytest.fixture
@@ -188,7 +191,7 @@ def test_ineligible_clicks_are_refused(chat: Chat, cast: Seeded, who: str, expec
 
 def test_a_deactivated_member_cannot_vote(chat: Chat, cast: Seeded) -> None:
     decision = open_vote(chat)
-    with session_scope(chat.core.engine) as s:
+    with bot_session(chat.core.engine, chat.core.registry) as s:
         aisha = s.get(Member, cast.members["aisha"])
         aisha.active = False  # type: ignore[union-attr]
         s.add(aisha)
@@ -200,7 +203,7 @@ def test_a_deactivated_member_cannot_vote(chat: Chat, cast: Seeded) -> None:
 
 def test_a_member_of_another_initiative_cannot_reach_the_decision(chat: Chat, cast: Seeded, engine: Engine) -> None:
     decision = open_vote(chat)
-    with session_scope(engine) as s:
+    with bot_session(engine, REGISTRY) as s:
         other = Initiative(slug="elsewhere", name="Elsewhere")
         s.add(other)
         s.flush()
@@ -301,7 +304,7 @@ def test_a_secret_ballot_leaves_no_trace_of_who_voted_what(chat: Chat, cast: See
     chat.as_("aisha").say(f"/ci proxy {decision.id} @tom")
     assert "Also recorded for Aisha Bello (by proxy)" in text_of(chat.as_("tom").say(f"/ci vote {decision.id} agree"))
     chat.as_("james").say(f"/ci vote {decision.id} disagree sekrit-reason")
-    with session_scope(chat.core.engine) as s:
+    with bot_session(chat.core.engine, chat.core.registry) as s:
         close_vote(s, decision.closes_at, decision.id)  # type: ignore[arg-type]
     chat.say(f"/ci outcome {decision.id} Tied; back to the working group")
     voters = ("Aisha", "James", "Tom", "sekrit")
@@ -332,7 +335,7 @@ def test_reminder_goes_to_eligible_non_voters_only_once(chat: Chat, cast: Seeded
     decision = open_vote(chat)
     vote(chat, "aisha", decision, "agree")
     for _ in range(2):
-        with session_scope(chat.core.engine) as s:
+        with bot_session(chat.core.engine, chat.core.registry) as s:
             remind_voters(s, decision.closes_at - timedelta(hours=24), decision.id)  # type: ignore[arg-type]
     reminders = posts_of(chat.core.engine, f"decision:{decision.id}:remind")
     assert {r.user_id for r in reminders} == {"UJAMES", "100000000000000002"}
@@ -342,7 +345,7 @@ def test_reminder_goes_to_eligible_non_voters_only_once(chat: Chat, cast: Seeded
 def test_reminder_offers_block_only_under_consent_and_consensus(chat: Chat, cast: Seeded) -> None:
     for rule, offered in (("majority", "agree|abstain|disagree"), ("consent", "agree|abstain|disagree|block")):
         decision = open_vote(chat, f"--rule {rule}")
-        with session_scope(chat.core.engine) as s:
+        with bot_session(chat.core.engine, chat.core.registry) as s:
             remind_voters(s, decision.closes_at - timedelta(hours=24), decision.id)  # type: ignore[arg-type]
         reminder = json.loads(posts_of(chat.core.engine, f"decision:{decision.id}:remind")[0].payload)
         assert f"/ci vote {decision.id} {offered}`" in reminder["sections"][0], reminder["sections"][0]
@@ -352,11 +355,11 @@ def test_closing_job_posts_tally_quorum_and_result(chat: Chat, cast: Seeded) -> 
     decision = open_vote(chat, "--quorum 2")
     vote(chat, "aisha", decision, "agree")
     vote(chat, "james", decision, "agree")
-    with session_scope(chat.core.engine) as s:
+    with bot_session(chat.core.engine, chat.core.registry) as s:
         close_vote(s, decision.closes_at - timedelta(minutes=1), decision.id)  # type: ignore[arg-type]
     assert posts_of(chat.core.engine, f"decision:{decision.id}:result") == []  # not due yet
     for _ in range(2):  # a second run changes nothing
-        with session_scope(chat.core.engine) as s:
+        with bot_session(chat.core.engine, chat.core.registry) as s:
             close_vote(s, decision.closes_at, decision.id)  # type: ignore[arg-type]
     results = posts_of(chat.core.engine, f"decision:{decision.id}:result")
     assert len(results) == 2
@@ -369,7 +372,7 @@ def test_closing_job_posts_tally_quorum_and_result(chat: Chat, cast: Seeded) -> 
 def test_no_quorum_is_reported(chat: Chat, cast: Seeded) -> None:
     decision = open_vote(chat, "--quorum 100%")
     vote(chat, "aisha", decision, "agree")
-    with session_scope(chat.core.engine) as s:
+    with bot_session(chat.core.engine, chat.core.registry) as s:
         close_vote(s, decision.closes_at, decision.id)  # type: ignore[arg-type]
         assert s.get(Decision, decision.id).status == DecisionStatus.FAILED  # type: ignore[union-attr]
     body = " ".join(json.loads(posts_of(chat.core.engine, f"decision:{decision.id}:result")[0].payload)["sections"])
@@ -378,7 +381,7 @@ def test_no_quorum_is_reported(chat: Chat, cast: Seeded) -> None:
 
 async def test_scheduler_closes_reminds_and_reviews_on_time(chat: Chat, cast: Seeded, clock: ManualClock) -> None:
     decision = open_vote(chat)
-    scheduler = Scheduler(chat.core.engine, clock)
+    scheduler = Scheduler(chat.core.engine, clock, chat.core.registry)
     scheduler.add_reconciler(reconcile)
     await scheduler.start()
     try:
@@ -401,7 +404,7 @@ def test_review_reminder_is_sent_once(chat: Chat, cast: Seeded, clock: ManualClo
     decision = open_vote(chat)
     chat.say(f"/ci decision review {decision.id} 2026-06-01")
     for _ in range(2):
-        with session_scope(chat.core.engine) as s:
+        with bot_session(chat.core.engine, chat.core.registry) as s:
             review_due(s, clock.now() + timedelta(days=120), decision.id)  # type: ignore[arg-type]
     assert len(posts_of(chat.core.engine, f"decision:{decision.id}:review")) == 2  # slack + discord, once
 
@@ -410,7 +413,7 @@ def test_review_date_in_months_as_the_hint_suggests(chat: Chat, cast: Seeded, cl
     decision = open_vote(chat)
     hint = text_of(chat.say(f"/ci decision review {decision.id} 2020-01-01"))
     assert "in the past" in hint and "6mo (six months)" in hint
-    assert "review on Tue 2 Jun 2026" in text_of(chat.say(f"/ci decision review {decision.id} 3mo"))
+    assert "review on Tue 02 Jun 2026" in text_of(chat.say(f"/ci decision review {decision.id} 3mo"))
     with Session(chat.core.engine) as s:
         assert s.get(Decision, decision.id).review_at == clock.now().replace(month=6)  # type: ignore[union-attr]
 
@@ -419,7 +422,7 @@ def test_outcome_by_proposer_or_backbone_after_close(chat: Chat, cast: Seeded, c
     decision = open_vote(chat, who="james")
     assert "still open" in text_of(chat.as_("james").say(f"/ci outcome {decision.id} Adopted"))
     clock.advance(timedelta(days=4))
-    with session_scope(chat.core.engine) as s:
+    with bot_session(chat.core.engine, chat.core.registry) as s:
         close_vote(s, clock.now(), decision.id)  # type: ignore[arg-type]
     assert "Only the proposer or backbone" in text_of(chat.as_("aisha").say(f"/ci outcome {decision.id} No"))
     assert "recorded" in text_of(chat.as_("james").say(
@@ -450,7 +453,7 @@ def test_per_organization_counting_set_by_policy(chat: Chat, cast: Seeded, engin
     vote(chat, "p1", decision, "disagree")
     vote(chat, "p2", decision, "disagree")
     vote(chat, "aisha", decision, "agree")
-    with session_scope(engine) as s:
+    with bot_session(engine, REGISTRY) as s:
         close_vote(s, decision.closes_at, decision.id)  # type: ignore[arg-type]
         closed = s.get(Decision, decision.id)
     assert closed.status == DecisionStatus.FAILED  # type: ignore[union-attr]
@@ -512,7 +515,7 @@ def test_the_database_refuses_to_edit_or_delete_audit_events(chat: Chat, cast: S
     decision = open_vote(chat)
     vote(chat, "aisha", decision, "agree")
     for statement in ("UPDATE auditevent SET data = '{}'", "DELETE FROM auditevent"):
-        with pytest.raises(DBAPIError, match="append-only"), session_scope(chat.core.engine) as s:
+        with pytest.raises(DBAPIError, match="append-only"), bot_session(chat.core.engine, chat.core.registry) as s:
             s.execute(text(statement))
     with Session(chat.core.engine) as s:
         assert verify_chain(s).ok
@@ -533,7 +536,7 @@ def test_audit_chain_detects_a_deleted_row(chat: Chat, cast: Seeded) -> None:
 
 def test_membership_changes_are_seen_at_close(chat: Chat, cast: Seeded, engine: Engine) -> None:
     decision = open_vote(chat)
-    with session_scope(engine) as s:
+    with bot_session(engine, REGISTRY) as s:
         row = s.exec(select(Membership).where(Membership.member_id == cast.members["olga"])).first()
         row.role = Role.MEMBER  # type: ignore[union-attr]
         s.add(row)

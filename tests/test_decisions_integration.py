@@ -10,18 +10,19 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.adapters.slack.dialect import SLACK
+from bot.bootstrap import build_registry
 from bot.core.clock import ManualClock
 from bot.core.context import Origin
 from bot.core.core import Core
 from bot.core.delivery import Target
 from bot.core.messages import Button, Reply
-from bot.core.render import dialect
+from bot.core.registry import bot_session
 from bot.decisions.jobs import close_vote
 from bot.decisions.posts import refresh_posts
 from bot.meetings.agenda import agenda_reply
 from bot.meetings.series import next_for_group
 from storage.audit_chain import verify_chain
-from storage.db import session_scope
 from storage.decisions import Decision, DecisionStatus, DecisionVote
 from storage.measures import IndicatorReporter, Submission
 from storage.meetings import Cadence
@@ -31,6 +32,10 @@ from tests.chat import Chat, text_of
 from tests.decision_helpers import posts_of, vote
 from tests.factories import Seeded, seed
 from tests.measures_factory import add_indicators
+
+REGISTRY = build_registry()
+
+REGISTRY = build_registry()
 
 
 def latest_decision(engine: Engine) -> Decision:
@@ -61,28 +66,28 @@ async def test_channel_post_is_edited_once_per_burst_of_clicks(chat: Chat, engin
     decision = latest_decision(engine)
     senders = {"slack": RecordingSender("slack"), "discord": RecordingSender("discord")}
     vote(chat, "aisha", decision, "agree")
-    assert await refresh_posts(engine, senders) == 0  # the posts are not sent yet: nothing to edit
-    with session_scope(engine) as s:  # the dispatcher delivers the posts
+    assert await refresh_posts(engine, REGISTRY, senders) == 0  # the posts are not sent yet: nothing to edit
+    with bot_session(engine, REGISTRY) as s:  # the dispatcher delivers the posts
         for row in s.exec(select(OutboxMessage).where(col(OutboxMessage.key).startswith(f"decision:{decision.id}:post"))):
             row.status, row.message_id = OutboxStatus.SENT, f"m-{row.platform}"
             s.add(row)
     vote(chat, "james", decision, "disagree")
-    assert await refresh_posts(engine, senders) == 2
-    assert await refresh_posts(engine, senders) == 0  # already shown
+    assert await refresh_posts(engine, REGISTRY, senders) == 2
+    assert await refresh_posts(engine, REGISTRY, senders) == 0  # already shown
     target, message_id, reply = senders["slack"].edits[-1]
     assert (target.channel_id, message_id) == ("CSTEER", "m-slack")
     shown = text_of(reply)
     assert "1 agree · 0 abstain · 1 disagree" in shown and "2 of 2 eligible voters voted" in shown
     assert "Aisha" not in shown and "James" not in shown  # secret ballot: counts only
-    with session_scope(engine) as s:
+    with bot_session(engine, REGISTRY) as s:
         close_vote(s, decision.closes_at, decision.id)  # type: ignore[arg-type]
-    assert await refresh_posts(engine, senders) == 2
+    assert await refresh_posts(engine, REGISTRY, senders) == 2
     assert senders["discord"].edits[-1][2].buttons == []
     closed = senders["slack"].edits[-1][2]
     assert closed.buttons == [], text_of(closed)
     assert "Status: failed" in text_of(closed), text_of(closed)
     chat.say(f"/ci outcome {decision.id} Tied; the working group brings a revised measure in May")
-    assert await refresh_posts(engine, senders) == 2
+    assert await refresh_posts(engine, REGISTRY, senders) == 2
     assert "Outcome: Tied; the working group brings a revised measure in May" in text_of(
         senders["slack"].edits[-1][2])
 
@@ -102,14 +107,14 @@ def test_agenda_lists_open_votes_closed_decisions_and_reviews(chat: Chat, engine
     closed = latest_decision(engine)
     vote(chat, "aisha", closed, "agree")
     clock.advance(timedelta(days=1, minutes=1))
-    with session_scope(engine) as s:
+    with bot_session(engine, REGISTRY) as s:
         close_vote(s, clock.now(), closed.id)  # type: ignore[arg-type]
     chat.say(f"/ci decision review {closed.id} 30m")  # before the 10:00 meeting
     chat.say('/ci propose "Adopt <!channel> the measure" --closes 5d')
-    with Session(engine) as s:
+    with bot_session(engine, REGISTRY) as s:
         occurrence = next_for_group(s, closed.group_id, clock.now())
         assert occurrence is not None
-        agenda = text_of(agenda_reply(s, occurrence, dialect("slack"), clock.now()))
+        agenda = text_of(agenda_reply(s, occurrence, SLACK, clock.now()))
     assert "Decisions" in agenda
     assert f"#{closed.id} Fund a navigator: passed, outcome to record" in agenda
     assert "due for review" in agenda
@@ -139,7 +144,7 @@ def test_agreed_in_a_meeting_can_be_recorded_as_a_decision(chat: Chat, engine: E
 def test_indicators_cited_as_evidence_show_their_latest_value(chat: Chat, engine: Engine) -> None:
     seeded = seed(engine)
     ids = add_indicators(engine, seeded)
-    with session_scope(engine) as s:
+    with bot_session(engine, REGISTRY) as s:
         reporter = s.exec(select(IndicatorReporter).where(IndicatorReporter.indicator_id == ids["enrolled"])).first()
         s.add(Submission(indicator_id=ids["enrolled"], reporter_id=reporter.id, period="2025-Q4",  # type: ignore[union-attr, arg-type]
                          period_start=date(2025, 10, 1), value=412))
@@ -155,7 +160,7 @@ def test_indicators_cited_as_evidence_show_their_latest_value(chat: Chat, engine
 
 def add_voters(engine: Engine, seeded: Seeded, count: int) -> list[str]:
     """`count` steering members with console ids v0..v{count-1}, inserted in bulk."""
-    with session_scope(engine) as s:
+    with bot_session(engine, REGISTRY) as s:
         s.execute(insert(Member), [{"initiative_id": seeded.initiative_id, "key": f"v{i}", "name": f"Voter {i}",
                                     "organization": f"Org {i % 40}", "sector": "", "timezone": "", "email": "",
                                     "active": True} for i in range(count)])

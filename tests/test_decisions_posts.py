@@ -13,13 +13,16 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.adapters.slack import SlackSender, SlackSettings
-from bot.bootstrap import build_core
+from bot.adapters.slack.sender import SlackSender
+from bot.adapters.slack.settings import SlackSettings
+from bot.bootstrap import build_core, build_registry
 from bot.decisions.posts import refresh_posts
 from bot.serve import background
 from storage.decisions import Decision
 from tests.factories import seed
 from tests.fake_slack_api import SIGNING_SECRET, Call, FakeSlackApi, cibot_on_slack
+
+REGISTRY = build_registry()
 
 
 def slack_sender(api: FakeSlackApi) -> SlackSender:
@@ -100,5 +103,5 @@ async def test_a_post_on_a_platform_nobody_serves_does_not_cause_endless_edits(
         leader.cancel()
         await asyncio.gather(leader, return_exceptions=True)
     # the Discord post stays in the outbox (no Discord sender here): the Slack post is not edited again
-    assert await refresh_posts(engine, {"slack": sender}) == 0
+    assert await refresh_posts(engine, REGISTRY, {"slack": sender}) == 0
     assert len(api.of("chat.update")) == 1

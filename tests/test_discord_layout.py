@@ -6,6 +6,7 @@ import re
 from dataclasses import replace
 
 from bot.adapters.discord.layout import CATCH_ALL, slash_layout
+from bot.bootstrap import dialects_only
 from bot.core.args import Args
 from bot.core.context import Context
 from bot.core.core import Core
@@ -23,7 +24,7 @@ def echo(ctx: Context, args: Args) -> Reply:
 
 def registry_with(**usages: str) -> Registry:
     """A registry of echo commands: keyword = command words (underscores for spaces), value = usage."""
-    registry = Registry()
+    registry = dialects_only()
     for key, usage in usages.items():
         path = key.replace("_", " ")
         registry.command(path, echo, summary=f"Summary of {path}", usage=usage,

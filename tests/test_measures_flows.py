@@ -165,20 +165,21 @@ def ready_once(engine: Engine, chat: Chat) -> Chat:
 
 
 def test_the_agenda_carries_a_progress_snapshot_without_partner_values(ready: Chat, engine: Engine) -> None:
+    from bot.adapters.slack.dialect import SLACK
     from bot.bootstrap import build_registry
-    from bot.core.render import dialect
-    from bot.meetings import agenda
+    from bot.core.registry import AgendaView
     from storage.models import Group
 
-    build_registry()
-    assert agenda.AGENDA_SECTIONS["progress"].__name__ == "progress_snapshot"
+    progress = build_registry().agenda_sections["progress"][1]
+    assert progress.__name__ == "progress_snapshot"
     ready.as_("tom").say("/ci submit enrolled 260")
     ready.as_("aisha").say("/ci submit enrolled 280")
     ready.as_("tom").say("/ci submit readiness 61.25")
     with session_scope(engine) as s:
         data = s.exec(select(Group).where(Group.key == "data")).one()
-        view = agenda.AgendaView(s, None, data, dialect("slack"), ready.core.clock.now())  # type: ignore[arg-type]
-        text = agenda.AGENDA_SECTIONS["progress"](view)
+        now = ready.core.clock.now()
+        view = AgendaView(s, data, None, None, now, SLACK, now)  # type: ignore[arg-type]
+        text = progress(view)
     assert "*Progress snapshot*" in text
     assert "Children in quality pre-K: 540 (2025-Q4) · 90% of target" in text
     assert "Kindergarten readiness: no data yet" in text and "61.2" not in text  # one partner's value stays hidden

@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.bootstrap import build_registry
 from bot.core.clock import ManualClock
 from bot.core.messages import reply_from_dict
+from bot.core.registry import bot_session
 from bot.measures import jobs as measure_jobs
 from bot.runtime.scheduler import Scheduler
-from storage.db import session_scope
 from storage.models import Member
 from storage.outbox import OutboxMessage
 from tests.chat import Chat, text_of
@@ -30,6 +31,8 @@ from tests.meeting_helpers import outbox_text
 APR_1 = datetime(2026, 4, 1, 14, 0, tzinfo=UTC)  # 09:00 in Chicago
 SLACK = {"tom": "UTOM", "aisha": "UAISHA", "lena": "ULENA", "olga": "UOLGA", "james": "UJAMES", "maria": "UMARIA"}
 
+REGISTRY = build_registry()
+
 
 class Outbox:
     """Reads what the bot queued since the last look."""
@@ -39,7 +42,7 @@ class Outbox:
         self.seen = 0
 
     def new(self) -> list[OutboxMessage]:
-        with session_scope(self.engine) as s:
+        with bot_session(self.engine, REGISTRY) as s:
             rows = list(s.exec(select(OutboxMessage).where(OutboxMessage.id > self.seen).order_by(OutboxMessage.id)))
         self.seen = max([self.seen, *(r.id or 0 for r in rows)])
         return rows
@@ -64,7 +67,7 @@ def _slack_texts(rows: list[OutboxMessage], prefix: str, to: str) -> dict[str, l
 
 
 def away(engine: Engine, seeded: Seeded, who: str, until: datetime, delegate: str | None) -> None:
-    with session_scope(engine) as s:
+    with bot_session(engine, REGISTRY) as s:
         member = s.get(Member, seeded.members[who])
         assert member is not None
         member.out_of_office_until = until
@@ -74,7 +77,7 @@ def away(engine: Engine, seeded: Seeded, who: str, until: datetime, delegate: st
 
 @pytest.fixture
 async def scheduler(engine: Engine, clock: ManualClock):  # type: ignore[no-untyped-def]
-    scheduler = Scheduler(engine, clock)
+    scheduler = Scheduler(engine, clock, REGISTRY)
     scheduler.add_reconciler(measure_jobs.reconcile)
     yield scheduler
     await scheduler.shutdown()
@@ -160,7 +163,7 @@ async def test_a_quarter_of_prompts_follow_ups_nudges_and_flags(
 
 def _id(engine: Engine, key: str) -> int:
     from storage.measures import Indicator
-    with session_scope(engine) as s:
+    with bot_session(engine, REGISTRY) as s:
         found = s.exec(select(Indicator).where(Indicator.key == key)).one()
         return found.id or 0
 
@@ -190,14 +193,14 @@ async def test_a_restart_catches_up_on_a_missed_prompt_once(engine: Engine, cloc
     seeded = seed(engine)
     add_indicators(engine, seeded)
     clock.set(APR_1 + timedelta(hours=5))  # the bot was down at 09:00
-    first = Scheduler(engine, clock)
+    first = Scheduler(engine, clock, REGISTRY)
     first.add_reconciler(measure_jobs.reconcile)
     await first.start()
     first.run_due(clock.now())
     outbox = Outbox(engine)
     assert sorted(slack_dms(outbox.new(), "measures.prompt")) == ["UAISHA", "UJAMES", "ULENA", "UTOM"]
     await first.shutdown()
-    second = Scheduler(engine, clock)
+    second = Scheduler(engine, clock, REGISTRY)
     second.add_reconciler(measure_jobs.reconcile)
     await second.start()
     second.run_due(clock.now() + timedelta(minutes=1))
@@ -209,8 +212,8 @@ async def test_the_sweep_picks_up_an_indicator_declared_while_running(
     engine: Engine, clock: ManualClock, chat: Chat,
 ) -> None:
     seed(engine)
-    scheduler = Scheduler(engine, clock)
-    measure_jobs.install(scheduler, sweep_every=timedelta(days=1))
+    scheduler = Scheduler(engine, clock, REGISTRY)
+    scheduler.install(only=("measures",), every={"measures": timedelta(days=1)})
     await scheduler.start()
     reply = chat.as_("maria").say("/ci indicator add visits Home visits --unit count --reporters lena --group families")
     assert "Declared" in text_of(reply)

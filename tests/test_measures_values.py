@@ -10,6 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.adapters.discord.dialect import DISCORD
+from bot.adapters.slack.dialect import SLACK
 from bot.measures.entries import Dimension, Refused, check_entry, parse_breakdown
 from bot.measures.forms import field_errors, read_form, submission_form
 from bot.measures.periods import BadPeriod, Calendar, ladder
@@ -143,9 +145,9 @@ def _indicator(dims: list[Dimension]) -> Indicator:
 
 def test_forms_fit_discord_by_taking_one_field_per_dimension() -> None:
     period = Calendar(PeriodKind.QUARTERLY).parse("2026-Q1")
-    slack = submission_form(_indicator([RACE, ZIP]), [RACE, ZIP], period, 3, "slack", None)
+    slack = submission_form(_indicator([RACE, ZIP]), [RACE, ZIP], period, 3, SLACK, None)
     assert [f.name for f in slack.fields] == ["value", "c.0.0", "c.0.1", "c.0.2", "c.0.3", "c.1.0", "c.1.1", "note"]
-    discord = submission_form(_indicator([RACE, ZIP]), [RACE, ZIP], period, 3, "discord", None)
+    discord = submission_form(_indicator([RACE, ZIP]), [RACE, ZIP], period, 3, DISCORD, None)
     assert [f.name for f in discord.fields] == ["value", "d.0", "d.1", "note"]
     assert all(len(f.label) <= 45 for f in discord.fields) and len(discord.title) <= 24
     values = {"value": "100", "d.0": "", "d.1": "60601: 50; 60602: 40"}
@@ -164,6 +166,6 @@ def test_the_most_dimensions_allowed_still_fit_a_discord_modal_new_or_corrected(
     current = Submission(indicator_id=7, reporter_id=3, period=period.label, period_start=period.start, value=9,
                          cells={"age": {"0-2": 2, "3-4": 3, "5": 4}})
     for existing in (None, current):
-        form = submission_form(_indicator(dims), dims, period, 3, "discord", existing)
+        form = submission_form(_indicator(dims), dims, period, 3, DISCORD, existing)
         assert len(form.fields) == 5 and [f.name for f in form.fields][1:4] == ["d.0", "d.1", "d.2"]
     assert form.fields[3].initial == "0-2: 2; 3-4: 3; 5: 4" and form.fields[-1].name == "reason"

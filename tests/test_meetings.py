@@ -12,14 +12,15 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.bootstrap import build_registry
 from bot.core.clock import ManualClock
 from bot.core.core import Core
+from bot.core.registry import bot_session
 from bot.initiative_file.parse import parse_initiative
 from bot.initiative_file.problems import InitiativeFileError
 from bot.initiative_file.sync import load_initiative
 from bot.meetings import jobs as meeting_jobs
 from bot.meetings.calendar import calendar_for_group
-from storage.db import session_scope
 from storage.meetings import Attendance, Cadence
 from storage.models import Member
 from tests.chat import Chat, text_of
@@ -27,6 +28,8 @@ from tests.factories import seed
 from tests.meeting_helpers import add_series, outbox, outbox_text, running_scheduler, walk
 
 CHICAGO, BERLIN = ZoneInfo("America/Chicago"), ZoneInfo("Europe/Berlin")
+
+REGISTRY = build_registry()
 
 
 def _cadences(engine: Engine) -> list[Cadence]:
@@ -77,7 +80,7 @@ def test_bad_series_get_a_clear_reply_and_nothing_is_saved(chat: Chat, engine: E
 
 def test_times_typed_without_a_timezone_are_the_callers(chat: Chat, engine: Engine) -> None:
     seeded = seed(engine)
-    with session_scope(engine) as session:
+    with bot_session(engine, REGISTRY) as session:
         maria = session.get(Member, seeded.members["maria"])
         assert maria is not None
         maria.timezone = "Europe/Berlin"
@@ -176,7 +179,7 @@ async def test_berlin_series_through_both_dst_changes_and_no_duplicates(chat: Ch
         "Sat 21 Mar 10:00 CET", "Sat 28 Mar 10:00 CET", "Sat 24 Oct 10:00 CEST"]
     meetings = [key.split(":")[2].split("@")[0] for _, key in spring + autumn if key.startswith("meeting.reminder")]
     assert meetings == ["20260322T0900Z", "20260329T0800Z", "20261025T0900Z"]  # 10:00 CET after the change
-    with session_scope(engine) as session:
+    with bot_session(engine, REGISTRY) as session:
         session.info["scheduler"] = scheduler
         cadence = session.exec(select(Cadence)).one()
         before = len(outbox(engine))
@@ -207,7 +210,7 @@ def test_calendar_feed_has_rule_timezone_and_exceptions(chat: Chat, engine: Engi
     add_series(chat, "steering", "Steering", "monthly on 2nd tue at 10:00", '--video https://meet.example/steer')
     chat.as_("maria").say("/ci meeting skip 2026-04-14 --group steering")
     chat.as_("maria").say("/ci meeting move 2026-05-12 to 2026-05-13 11:00 --group steering")
-    with session_scope(engine) as session:
+    with bot_session(engine, REGISTRY) as session:
         feed = calendar_for_group(session, "steering")
     text = feed.decode()
     assert "DTSTART;TZID=America/Chicago:20260310T100000" in text
@@ -222,10 +225,10 @@ def test_calendar_feed_has_rule_timezone_and_exceptions(chat: Chat, engine: Engi
 
 def test_the_initiative_file_loads_cadences_idempotently(engine: Engine, core: Core) -> None:
     example = Path(__file__).resolve().parent.parent / "examples" / "initiative.yaml"
-    with session_scope(engine) as session:
+    with bot_session(engine, REGISTRY) as session:
         report = load_initiative(session, example)
     assert "cadences: 2 created" in "\n".join(report.lines())
-    with session_scope(engine) as session:
+    with bot_session(engine, REGISTRY) as session:
         again = load_initiative(session, example)
     assert "cadences: unchanged (2)" in "\n".join(again.lines())
     chat = Chat(core, user_id="tom")

@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.bootstrap import build_registry
 from bot.core.clock import ManualClock
 from bot.core.delivery import Target
 from bot.core.messages import Reply
+from bot.core.registry import bot_session
 from bot.core.render import Dialect
 from bot.runtime.dispatcher import Dispatcher, Pace
 from bot.runtime.outbox import enqueue, enqueue_to_group, enqueue_to_member
@@ -63,7 +65,7 @@ async def test_group_and_member_fan_out_per_platform_rendered_for_each(engine: E
     def build(d: Dialect) -> Reply:
         return Reply("Reminder", sections=[d.bold("Steering") + " meets " + d.escape("<!channel>")])
 
-    with session_scope(engine) as session:
+    with bot_session(engine, build_registry()) as session:
         assert enqueue_to_group(session, seeded.groups["steering"], "reminder:m1", build) == 2
         assert enqueue_to_group(session, seeded.groups["steering"], "reminder:m1", build) == 0
         assert enqueue_to_member(session, seeded.members["aisha"], "nudge:aisha", build) == 2
@@ -256,7 +258,7 @@ async def test_delivered_messages_are_purged_after_the_retention_but_pending_one
         engine: Engine, clock: ManualClock) -> None:
     from sqlalchemy import update
 
-    from bot.runtime import outbox
+    from bot.bootstrap import build_registry
     from bot.runtime.scheduler import Scheduler
 
     for key in ("old-sent", "old-failed", "old-pending", "old-sending", "new-sent"):
@@ -268,8 +270,8 @@ async def test_delivered_messages_are_purged_after_the_retention_but_pending_one
             age = timedelta(days=1 if key.startswith("new") else 91)
             session.execute(update(OutboxMessage).where(OutboxMessage.key == key)
                             .values(status=status, created_at=clock.now() - age))
-    scheduler = Scheduler(engine, clock)
-    outbox.install(scheduler)
+    scheduler = Scheduler(engine, clock, build_registry())
+    scheduler.install(only=("outbox",))
     await scheduler.start()
     try:
         assert scheduler.run_due(clock.now()) == 1  # at start, then every 6 hours

@@ -10,15 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.errors import UserError
-from bot.meetings.recurrence import (
-    describe,
-    first_start,
-    occurrences,
-    parse_date,
-    parse_datetime,
-    parse_rule,
-    shortest_gap,
-)
+from bot.core.time import parse_date, parse_datetime
+from bot.meetings.recurrence import describe, first_start, occurrences, parse_rule, shortest_gap
 
 CHICAGO, BERLIN = "America/Chicago", "Europe/Berlin"
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # Monday 09:00 in Chicago

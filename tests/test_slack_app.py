@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.adapters.slack import app as slack_app
+from bot.bootstrap import dialects_only
 from bot.core import help, home
 from bot.core.args import Args
 from bot.core.clock import ManualClock
@@ -121,7 +122,7 @@ class Spy:
 @pytest.fixture
 def demo_core(engine: Engine, clock: ManualClock) -> Core:
     seed(engine)
-    registry = Registry()
+    registry = dialects_only()
     for register in (help.register, home.register, register_demo):
         register(registry)
     return Core(engine, registry, clock)

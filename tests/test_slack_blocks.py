@@ -13,13 +13,13 @@ from bot.adapters.slack.blocks import (
     reply_blocks,
     split_mrkdwn,
 )
+from bot.adapters.slack.dialect import SLACK
 from bot.adapters.slack.modals import FormOrigin, form_values, form_view, modal_errors
 from bot.core.messages import Button, Field, FieldKind, Form, FormErrors, FormField, Home, Reply
-from bot.core.render import escape
 
 
 def test_plain_parts_stay_plain_and_markup_passes_through_untouched() -> None:
-    section = escape("Partners <!channel> & funders", "slack")
+    section = SLACK.escape("Partners <!channel> & funders")
     blocks = reply_blocks(Reply(title="<!here> Agenda & notes", sections=[section],
                                 fields=[Field("Owner <@UJAMES>", "*Tom*")]))
     assert blocks[0]["text"] == {"type": "plain_text", "text": "<!here> Agenda & notes", "emoji": True}

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.adapters.slack import SlackSender, SlackSettings
+from bot.adapters.slack.sender import SlackSender
+from bot.adapters.slack.settings import SlackSettings
 from bot.bootstrap import build_core
 from bot.core.clock import ManualClock
 from bot.core.core import Core

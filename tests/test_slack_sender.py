@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.adapters.slack import SlackSender, SlackSettings
+from bot.adapters.slack.sender import SlackSender
+from bot.adapters.slack.settings import SlackSettings
 from bot.core.clock import ManualClock
 from bot.core.delivery import DeliveryFailed, RateLimited, Target
 from bot.core.messages import Button, Image, Reply

@@ -8,11 +8,12 @@ import aiohttp
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.adapters.slack import SlackConfigError, SlackSettings, run_slack
+from bot.adapters.slack.server import run_slack
+from bot.adapters.slack.settings import SlackConfigError, SlackSettings
+from bot.bootstrap import dialects_only
 from bot.core import help
 from bot.core.clock import ManualClock
 from bot.core.core import Core
-from bot.core.registry import Registry
 from tests.factories import seed
 from tests.fake_slack_api import SIGNING_SECRET, FakeSlackApi, SlackSide
 from tests.process_helpers import free_port
@@ -35,7 +36,7 @@ def test_settings_come_from_the_environment() -> None:
 async def test_run_slack_serves_http_and_finishes_acknowledged_work_on_cancel(
         engine: Engine, clock: ManualClock, api: FakeSlackApi, monkeypatch: pytest.MonkeyPatch) -> None:
     seed(engine)
-    registry = Registry()
+    registry = dialects_only()
     help.register(registry)
     register_demo(registry)
     for name, value in (("SLACK_BOT_TOKEN", "xoxb-test"), ("SLACK_SIGNING_SECRET", SIGNING_SECRET),

@@ -11,14 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from sqlmodel import col, select
-
 from bot.core.context import Origin
 from bot.core.core import Core
-from bot.core.identity import resolve
 from bot.core.messages import Button, Form, FormErrors, FormField, Reply
-from storage.db import session_scope
-from storage.models import Member
 
 PROMPT = "ci> "
 WIDTH = 72
@@ -77,13 +72,10 @@ class ConsoleSession:
 
     def speaker(self) -> str:
         """Who this session speaks as, or, for an unknown key, what a guest can do and the keys there are."""
-        with session_scope(self.core.engine) as session:
-            who = resolve(session, self.origin)
-            if who.member is not None:
-                where = f", {who.member.organization}" if who.member.organization else ""
-                return f"You are {who.member.name}{where}."
-            keys = list(session.exec(select(Member.key).where(Member.active == True)  # noqa: E712
-                                     .order_by(col(Member.key)).limit(13)))
+        speaker = self.core.speaker(self.origin)
+        if speaker is not None:
+            return f"You are {speaker}."
+        keys = self.core.member_keys(13)
         shown = ", ".join(keys[:12]) + (", …" if len(keys) > 12 else "")
         known = f" Members: {shown}." if keys else " Load an initiative first: cibot load FILE."
         return (f"No member has the key “{self.origin.user_id}”: you can read /ci help and /ci glossary. "

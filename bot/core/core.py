@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.core.args import parse_args
 from bot.core.clock import Clock, SystemClock
@@ -23,10 +23,10 @@ from bot.core.context import Context, Origin, registration_hint, unbound_hint
 from bot.core.errors import NotAllowed, NotRegistered, UserError
 from bot.core.identity import resolve
 from bot.core.messages import FormErrors, Home, Reply
-from bot.core.registry import Access, Completion, Registry
-from bot.core.render import dialect
+from bot.core.registry import Access, Completion, Registry, bot_session
+from bot.core.render import Dialect, Markup
 from bot.core.router import match
-from storage.db import session_scope
+from storage.models import Member
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,7 +66,11 @@ class Core:
         def run(ctx: Context) -> Reply:
             command, rest = match(self.registry, text)
             _check_access(ctx, command.access)
-            return command.handler(ctx, parse_args(rest, command.options))
+            args = parse_args(rest, command.options)
+            reply = command.handler(ctx, args)
+            for hook in self.registry.after_hooks.get(command.path, ()):
+                hook(ctx, args, reply)
+            return reply
         return self._guarded(origin, run)
 
     def interact_sync(
@@ -97,18 +101,32 @@ class Core:
         completer = self.registry.completers.get(kind)
         if completer is None:
             return []
-        with session_scope(self.engine) as session:
+        with bot_session(self.engine, self.registry) as session:
             ctx = self._context(session, origin)
             if ctx.initiative is None:
                 return []
             return list(completer(ctx, prefix)[:25])
+
+    def speaker(self, origin: Origin) -> str | None:
+        """The member `origin` speaks as, as "Name, Organization"; None for someone the initiative does not know."""
+        with bot_session(self.engine, self.registry) as session:
+            member = resolve(session, origin).member
+            if member is None:
+                return None
+            return f"{member.name}, {member.organization}" if member.organization else member.name
+
+    def member_keys(self, limit: int) -> list[str]:
+        """Up to `limit` keys of active members, alphabetically: what a console user can speak as."""
+        with bot_session(self.engine, self.registry) as session:
+            return list(session.exec(select(Member.key).where(Member.active == True)  # noqa: E712
+                                     .order_by(col(Member.key)).limit(limit)))
 
     def _context(self, session: Session, origin: Origin) -> Context:
         who = resolve(session, origin)
         return Context(
             session=session,
             origin=origin,
-            markup=dialect(origin.platform),
+            markup=self.registry.dialect_for(origin.platform),
             now=self.clock.now(),
             initiative=who.initiative,
             member=who.member,
@@ -118,10 +136,10 @@ class Core:
 
     def _guarded(self, origin: Origin, run: Callable[[Context], T]) -> T | Reply:
         try:
-            with session_scope(self.engine) as session:
+            with bot_session(self.engine, self.registry) as session:
                 return run(self._context(session, origin))
         except UserError as exc:
-            return error_reply(exc, origin)
+            return error_reply(exc, self.registry.dialect_for(origin.platform))
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("unhandled error (ref %s) for %s", ref, origin)
@@ -144,10 +162,9 @@ def _check_access(ctx: Context, access: Access) -> None:
         raise NotAllowed("Only backbone staff can do that. Ask your backbone team if it needs doing.")
 
 
-def error_reply(error: UserError, origin: Origin) -> Reply:
+def error_reply(error: UserError, markup: Dialect) -> Reply:
     """A private reply explaining `error` and, when known, how to write the command."""
-    markup = dialect(origin.platform)
-    sections: list[str] = [markup.escape(error.message)]
+    sections: list[Markup] = [markup.escape(error.message)]
     if error.usage:
         sections.append(markup.escape(error.usage))
     return Reply(sections=sections, ephemeral=True)

@@ -1,7 +1,8 @@
 """The neutral message model every flow returns and every adapter renders natively.
 
-Text in `Reply.sections` and `Field.value` is already rendered for the target
-platform's markup (see `bot.core.render`): user text inside it is escaped.
+Text in `Reply.sections` and `Field.value` is `Markup`: already rendered for the
+target platform (see `bot.core.render`), user text inside it escaped. Passing a plain
+`str` there is a type error mypy reports, so forgetting to escape cannot slip through.
 Titles, labels and button texts are plain text; adapters show them as plain text.
 """
 
@@ -11,6 +12,8 @@ import base64
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from bot.core.render import Markup
 
 
 class ButtonStyle(StrEnum):
@@ -40,7 +43,7 @@ class Field:
     """A short labelled fact shown side by side with others (Slack fields, embed fields)."""
 
     label: str
-    value: str
+    value: Markup
     inline: bool = True
 
 
@@ -102,7 +105,7 @@ class Reply:
     """
 
     title: str = ""
-    sections: list[str] = field(default_factory=list)
+    sections: list[Markup] = field(default_factory=list)
     fields: list[Field] = field(default_factory=list)
     buttons: list[Button] = field(default_factory=list)
     image: Image | None = None

@@ -1,18 +1,31 @@
-"""The table of everything the bot can do: commands, button and form actions, home sections.
+"""The table of everything the bot can do: the one door through which capabilities plug in.
 
-Flows add to it in their `register(registry)` function; the router and adapters
-read from it. Nothing is wired at import time.
+Each capability adds to it in its `register(registry)` function: commands, button and
+form actions, completers, home sections, agenda sections, after-hooks and scheduled
+jobs by name. The router, the adapters, the scheduler and the agenda read from it.
+Nothing is wired at import time, and no capability reaches into another's globals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.core.args import Args
 from bot.core.context import Context
 from bot.core.messages import FormErrors, Reply
+from bot.core.render import Dialect, Markup
+from storage.db import session_scope
+from storage.meetings import Cadence, Meeting
+from storage.models import Group
 
 
 class Access(StrEnum):
@@ -26,6 +39,49 @@ class Access(StrEnum):
 CommandHandler = Callable[[Context, Args], Reply]
 ActionHandler = Callable[[Context, str, dict[str, str]], "Reply | FormErrors"]
 HomeSection = Callable[[Context], "list[Reply]"]
+AfterHook = Callable[[Context, Args, Reply], None]
+JobFn = Callable[..., object]  # fn(session, now, **data): a scheduled job, data plain values
+ReconcileFn = Callable[..., None]  # fn(session, scheduler, now, *, sweep_every, sweeping)
+
+
+@dataclass(frozen=True)
+class AgendaView:
+    """What an agenda section gets: one meeting of a group, and the markup to write it in."""
+
+    session: Session
+    group: Group
+    cadence: Cadence  # the meeting series
+    meeting: Meeting | None  # the meeting's row, if anything is attached to it yet
+    starts_at: datetime
+    markup: Dialect
+    now: datetime
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The series' timezone, in which the agenda shows times."""
+        return ZoneInfo(self.cadence.timezone)
+
+
+AgendaSection = Callable[[AgendaView], Markup]
+
+
+@dataclass(frozen=True)
+class Reconciler:
+    """Rebuilds a capability's scheduled jobs from the database: once at start, then every `every`."""
+
+    name: str
+    fn: ReconcileFn
+    every: timedelta
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job run every `every` from start, under the stable id `job_id`."""
+
+    job_id: str
+    every: timedelta
+    job: str
+    data: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -69,12 +125,18 @@ class Action:
 
 @dataclass
 class Registry:
-    """Everything registered by the flows."""
+    """Everything the capabilities registered, and the dialects the adapters handed in."""
 
     commands: dict[tuple[str, ...], Command] = field(default_factory=dict)
     actions: dict[str, Action] = field(default_factory=dict)
     home_sections: list[HomeSection] = field(default_factory=list)
     completers: dict[str, Completer] = field(default_factory=dict)
+    agenda_sections: dict[str, tuple[int, AgendaSection]] = field(default_factory=dict)
+    after_hooks: dict[tuple[str, ...], list[AfterHook]] = field(default_factory=dict)
+    jobs: dict[str, JobFn] = field(default_factory=dict)
+    reconcilers: list[Reconciler] = field(default_factory=list)
+    periodic_jobs: list[Periodic] = field(default_factory=list)
+    dialects: dict[str, Dialect] = field(default_factory=dict)
 
     def command(
         self,
@@ -113,3 +175,64 @@ class Registry:
     def completer(self, kind: str, completer: Completer) -> None:
         """Add an autocompletion source (``term``, ``group``, ``member`` ...)."""
         self.completers[kind] = completer
+
+    def agenda_section(self, name: str, section: AgendaSection, *, order: int) -> None:
+        """Add section `name` to every posted agenda; sections appear by ascending `order`."""
+        if name in self.agenda_sections:
+            raise ValueError(f"agenda section {name!r} registered twice")
+        self.agenda_sections[name] = (order, section)
+
+    def ordered_agenda_sections(self) -> list[AgendaSection]:
+        """The agenda sections in the order they appear."""
+        return [section for _, section in sorted(self.agenda_sections.values(), key=lambda pair: pair[0])]
+
+    def after(self, words: str, hook: AfterHook) -> None:
+        """Run `hook(ctx, args, reply)` after `/ci WORDS` succeeds, to add to its reply (e.g. a button)."""
+        self.after_hooks.setdefault(tuple(words.split()), []).append(hook)
+
+    def job(self, name: str, fn: JobFn) -> None:
+        """Name the scheduled job `fn(session, now, **data)`; stored jobs refer to it only by `name`."""
+        if name in self.jobs:
+            raise ValueError(f"job {name!r} registered twice")
+        self.jobs[name] = fn
+
+    def reconciler(self, name: str, fn: ReconcileFn, *, every: timedelta) -> None:
+        """Add `fn`, which (re)creates a capability's jobs from the database, at start and every `every`."""
+        self.reconcilers.append(Reconciler(name, fn, every))
+
+    def periodic(self, job_id: str, every: timedelta, job: str, **data: Any) -> None:
+        """Run the named `job` with `data` every `every`, as the stored job `job_id`."""
+        self.periodic_jobs.append(Periodic(job_id, every, job, data))
+
+    def dialect(self, markup: Dialect) -> None:
+        """Add an adapter's dialect: how text is escaped and formatted on its platform, and its limits."""
+        self.dialects[markup.platform] = markup
+
+    def dialect_for(self, platform: str) -> Dialect:
+        """The dialect of `platform`, as its adapter handed it in."""
+        try:
+            return self.dialects[platform]
+        except KeyError:
+            raise LookupError(f"no dialect registered for platform {platform!r}") from None
+
+    def check(self) -> None:
+        """Refuse a registry whose after-hooks name commands nobody registered."""
+        unknown = [" ".join(words) for words in self.after_hooks if words not in self.commands]
+        if unknown:
+            raise ValueError(f"after-hooks for unknown commands: {', '.join(unknown)}")
+
+
+def registry_of(session: Session) -> Registry:
+    """The registry of the bot that opened `session` (set by the core and the scheduler)."""
+    try:
+        return session.info["registry"]
+    except KeyError:
+        raise LookupError("this session was not opened by the core or the scheduler") from None
+
+
+@contextmanager
+def bot_session(engine: Engine, registry: Registry) -> Iterator[Session]:
+    """A committed-on-success session that knows `registry` (for dialects and agenda sections)."""
+    with session_scope(engine) as session:
+        session.info["registry"] = registry
+        yield session

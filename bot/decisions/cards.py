@@ -7,13 +7,14 @@ Discord or the console; user text goes through the templates' escaping.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from bot.core.messages import Button, ButtonStyle, Field, Reply
 from bot.core.render import Dialect, Markup
+from bot.core.time import moment_text
 from bot.decisions import domain as decisions
 from bot.decisions.tally import Choice, CountBy, Rule, Tally
 from bot.measures.progress import summaries
@@ -29,12 +30,6 @@ _LABELS = {Choice.AGREE: "Agree", Choice.ABSTAIN: "Abstain", Choice.DISAGREE: "D
 _STYLES = {Choice.AGREE: ButtonStyle.PRIMARY, Choice.BLOCK: ButtonStyle.DANGER}
 
 
-def when(moment: datetime | None, tz: ZoneInfo) -> str:
-    """`moment` in `tz`, like ``Thu 5 Mar 2026, 17:00 CST``."""
-    if moment is None:
-        return ""
-    local = moment.astimezone(tz)
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M %Z}"
 
 
 def zone_of(session: Session, decision: Decision) -> ZoneInfo:
@@ -97,7 +92,7 @@ def proposal_card(session: Session, m: Dialect, decision: Decision) -> Reply:
     fields = [
         Field("Rule", f"{rule.value}: {rule.explained}"),
         Field("Closes" if decision.status == DecisionStatus.OPEN else "Closed",
-              when(decision.closed_at or decision.closes_at, tz)),
+              moment_text(decision.closed_at or decision.closes_at, tz, with_zone=True)),
         Field("Quorum", decision.quorum),
     ]
     if decision.count_by == CountBy.ORGANIZATION:
@@ -140,7 +135,7 @@ def reminder_card(session: Session, m: Dialect, decision: Decision, member: Memb
     group = session.get(Group, decision.group_id)
     tz = ZoneInfo(member.timezone) if member.timezone else zone_of(session, decision)
     text = m.render("decisions/decision_reminder.j2", decision=decision, group=group.name if group else "",
-                    closes=when(decision.closes_at, tz))
+                    closes=moment_text(decision.closes_at, tz, with_zone=True))
     return Reply(title=f"Your vote on #{decision.id}", sections=[text], buttons=vote_buttons(decision))
 
 
@@ -155,7 +150,7 @@ def log_line(session: Session, m: Dialect, decision: Decision, tz: ZoneInfo) -> 
     """One decision in the log."""
     group = session.get(Group, decision.group_id)
     return m.render("decisions/decision_line.j2", decision=decision, group=group.name if group else "",
-                    closes=when(decision.closes_at, tz))
+                    closes=moment_text(decision.closes_at, tz, with_zone=True))
 
 
 def vote_lines(session: Session, m: Dialect, decision: Decision) -> list[Markup]:

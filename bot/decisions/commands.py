@@ -9,19 +9,20 @@ the proposer or the backbone records the outcome; `/ci decisions` searches the l
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from sqlmodel import col, select
 
 from bot.core.args import Args
+from bot.core.completions import starts
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.members import find_member
 from bot.core.messages import Button, Field, FieldKind, Form, FormErrors, FormField, Reply
-from bot.core.registry import Access, Registry
+from bot.core.registry import Access, AgendaView, Completion, Registry
+from bot.core.render import Markup
+from bot.core.time import DATE_USAGE, moment_text, parse_date, parse_datetime, to_utc
 from bot.decisions import domain as decisions
 from bot.decisions import posts
 from bot.decisions.cards import (
@@ -29,13 +30,10 @@ from bot.decisions.cards import (
     log_line,
     proposal_card,
     vote_lines,
-    when,
 )
 from bot.decisions.tally import Rule
 from bot.measures.indicators import find_indicator
 from bot.measures.visibility import viewer_of
-from bot.meetings import agenda
-from bot.meetings.recurrence import DATE_USAGE, parse_date, parse_datetime, to_utc
 from storage.decisions import Decision, DecisionStatus
 from storage.ids import id_of
 from storage.meetings import Meeting, MeetingNote, MeetingStatus, NoteKind
@@ -50,6 +48,7 @@ REASON_ACTION = "decision.reason"
 AGREED_ACTION = "decision.record_agreed"
 _RELATIVE = re.compile(r"^(\d+)\s*(m|min|h|d|w|mo)$")
 _UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks", "mo": "months"}
+AGENDA_ORDER = 20  # after the progress snapshot, before open actions
 DEFAULT_LOOKBACK_DAYS = 31  # for a group's first meeting: decisions closed in the month before
 _PING_OR_LINK = re.compile(r"<[@!#]|@\w|https?://", re.IGNORECASE)
 
@@ -94,9 +93,10 @@ def register(registry: Registry) -> None:
                            "[--anonymous yes|no] [--reasons required|optional] [--remind 24]",
                      summary="Who proposes and votes in a group, and its default vote settings.")
     registry.home(waiting_votes)
+    registry.completer("decision", open_decisions)
     registry.action(AGREED_ACTION, record_agreed)
-    _offer_on_agreed(registry)
-    agenda.AGENDA_SECTIONS["decisions"] = agenda_section
+    registry.after("agreed", offer_on_agreed)
+    registry.agenda_section("decisions", agenda_section, order=AGENDA_ORDER)
     registry.action(PROPOSE_ACTION, submit_proposal)
     registry.action(VOTE_ACTION, vote_button)
     registry.action(REASON_ACTION, submit_reason)
@@ -242,7 +242,7 @@ def _opened(ctx: Context, decision: Decision) -> Reply:
     group = ctx.session.get(Group, decision.group_id)
     reply = proposal_card(ctx.session, ctx.markup, decision)
     reply.context = (f"Posted in {group.name if group else 'the group'}'s channel. "
-                     f"Voting closes {when(decision.closes_at, ctx.timezone)}.")
+                     f"Voting closes {moment_text(decision.closes_at, ctx.timezone, with_zone=True)}.")
     reply.ephemeral = True
     return reply
 
@@ -307,7 +307,7 @@ def _cast(ctx: Context, decision_id: int, choice: str, reason: str) -> Reply:
     if decision.anonymous:
         lines.append("This is a secret ballot: it cannot be changed, and nobody can see how you voted.")
     else:
-        lines.append(f"You can change it until voting closes {when(decision.closes_at, ctx.timezone)}.")
+        lines.append(f"You can change it until voting closes {moment_text(decision.closes_at, ctx.timezone, with_zone=True)}.")
     return Reply(sections=[m.escape(" ".join(lines))], ephemeral=True)
 
 
@@ -361,7 +361,7 @@ def extend_command(ctx: Context, args: Args) -> Reply:
     decisions.extend(ctx.session, decision, ctx.require_member(), closes, ctx.now)
     posts.refresh(ctx.session, decision)
     return Reply(sections=[ctx.markup.escape(
-        f"Voting on #{decision.id} now closes {when(decision.closes_at, ctx.timezone)}.")], ephemeral=True)
+        f"Voting on #{decision.id} now closes {moment_text(decision.closes_at, ctx.timezone, with_zone=True)}.")], ephemeral=True)
 
 
 def withdraw_command(ctx: Context, args: Args) -> Reply:
@@ -381,7 +381,7 @@ def review_command(ctx: Context, args: Args) -> Reply:
     moment = parse_when(ctx, " ".join(args.words[1:]), default=time(9, 0))
     decisions.set_review(ctx.session, decision, ctx.require_member(), moment, ctx.now)
     return Reply(sections=[ctx.markup.escape(
-        f"Decision #{decision.id} will come up for review on {when(moment, ctx.timezone)}.")], ephemeral=True)
+        f"Decision #{decision.id} will come up for review on {moment_text(moment, ctx.timezone, with_zone=True)}.")], ephemeral=True)
 
 
 def policy_command(ctx: Context, args: Args) -> Reply:
@@ -415,23 +415,14 @@ def waiting_votes(ctx: Context) -> list[Reply]:
 # -- meetings: agreements and the agenda -------------------------------------------------------
 
 
-def _offer_on_agreed(registry: Registry) -> None:
-    """Add a "Record as decision" button to the reply of the meetings flow's `/ci agreed`, when registered."""
-    agreed = registry.commands.get(("agreed",))
-    if agreed is None:
-        return
-
-    def agreed_with_button(ctx: Context, args: Args) -> Reply:
-        reply = agreed.handler(ctx, args)
-        ctx.session.flush()
-        note = ctx.session.exec(select(MeetingNote).where(
-            MeetingNote.author_id == (ctx.member.id if ctx.member else None), MeetingNote.kind == NoteKind.AGREED)
-            .order_by(col(MeetingNote.id).desc())).first()
-        if note is not None:
-            reply.buttons.append(Button("Record as decision", AGREED_ACTION, str(note.id)))
-        return reply
-
-    registry.commands[("agreed",)] = replace(agreed, handler=agreed_with_button)
+def offer_on_agreed(ctx: Context, _args: Args, reply: Reply) -> None:
+    """After `/ci agreed` notes an agreement in a meeting, offer to record it as a decision."""
+    ctx.session.flush()
+    note = ctx.session.exec(select(MeetingNote).where(
+        MeetingNote.author_id == (ctx.member.id if ctx.member else None), MeetingNote.kind == NoteKind.AGREED)
+        .order_by(col(MeetingNote.id).desc())).first()
+    if note is not None:
+        reply.buttons.append(Button("Record as decision", AGREED_ACTION, str(note.id)))
 
 
 def record_agreed(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
@@ -448,22 +439,22 @@ def record_agreed(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
         f"/ci outcome {decision.id} TEXT or /ci decision review {decision.id} DATE.")], ephemeral=True)
 
 
-def agenda_section(view: agenda.AgendaView) -> str:
+def agenda_section(view: AgendaView) -> Markup:
     """The agenda's decisions: votes open or due, decisions closed since the last meeting, reviews due."""
-    session, group, starts = view.session, view.group, view.occurrence.starts_at
+    session, group, starts = view.session, view.group, view.starts_at
     previous = session.exec(select(Meeting.starts_at).where(
         Meeting.group_id == group.id, Meeting.starts_at < starts,
         Meeting.status != MeetingStatus.SKIPPED).order_by(col(Meeting.starts_at).desc())).first()
     since = previous or starts - timedelta(days=DEFAULT_LOOKBACK_DAYS)
     rows = session.exec(select(Decision).where(Decision.group_id == group.id).order_by(col(Decision.id))).all()
-    tz = ZoneInfo(view.occurrence.cadence.timezone)
+    tz = view.timezone
     open_ = [d for d in rows if d.status == DecisionStatus.OPEN]
     closed = [d for d in rows if d.status in (DecisionStatus.PASSED, DecisionStatus.FAILED)
               and d.closed_at and since <= d.closed_at < starts]
     review = [d for d in rows if d.review_at and since < d.review_at <= starts]
     if not (open_ or closed or review):
-        return ""
-    return view.markup.render("decisions/decision_agenda.j2", open=[(d, when(d.closes_at, tz)) for d in open_],
+        return Markup()
+    return view.markup.render("decisions/decision_agenda.j2", open=[(d, moment_text(d.closes_at, tz, with_zone=True)) for d in open_],
                               closed=closed, review=review)
 
 
@@ -497,6 +488,20 @@ def show_command(ctx: Context, args: Args) -> Reply:
     elif decision.anonymous:
         reply.fields.append(Field("Votes", m.escape("Secret ballot: only the counts are kept."), inline=False))
     if decision.review_at:
-        reply.fields.append(Field("Review", when(decision.review_at, ctx.timezone)))
+        reply.fields.append(Field("Review", moment_text(decision.review_at, ctx.timezone, with_zone=True)))
     return reply
 
+
+def open_decisions(ctx: Context, prefix: str) -> list[Completion]:
+    """The initiative's open decisions, newest first, as ``#12 · title`` filling in ``12``.
+
+    `prefix` matches the start of the number (``12`` or ``#12``) or of any word of
+    the title. Every member sees every decision of the initiative, as in ``/ci decisions``.
+    """
+    initiative = ctx.require_initiative()
+    rows = ctx.session.exec(select(Decision).where(Decision.initiative_id == initiative.id,
+                                                   Decision.status == DecisionStatus.OPEN)
+                            .order_by(col(Decision.id).desc())).all()
+    typed = prefix.strip().lstrip("#")
+    return [Completion(str(d.id), f"#{d.id} · {d.title}") for d in rows
+            if starts(typed, str(d.id), d.title, *d.title.split())]

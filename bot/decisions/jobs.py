@@ -15,6 +15,7 @@ from functools import partial
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from bot.core.registry import Registry
 from bot.decisions import domain as decisions
 from bot.decisions import posts
 from bot.decisions.cards import reminder_card, review_card
@@ -71,7 +72,8 @@ def review_due(session: Session, now: datetime, decision_id: int) -> None:
     session.add(decision)
 
 
-def reconcile(session: Session, scheduler: Scheduler, now: datetime) -> None:
+def reconcile(session: Session, scheduler: Scheduler, now: datetime, *,
+              sweep_every: timedelta = SWEEP_EVERY, sweeping: bool = False) -> None:
     """Give every open decision its reminder and closing jobs, and every pending review its reminder.
 
     Work already due runs at once, in this transaction.
@@ -97,10 +99,11 @@ def _plan(session: Session, scheduler: Scheduler, now: datetime, job_id: str, wh
         job(session, now, decision_id)
         scheduler.cancel(job_id)
     elif scheduler.next_run(job_id) != when:
-        scheduler.at(job_id, when, f"{__name__}:{job.__name__}", decision_id=decision_id)
+        scheduler.at(job_id, when, f"decisions.{job.__name__}", decision_id=decision_id)
 
 
-def install(scheduler: Scheduler) -> None:
-    """Register the decisions reconciler and its one-minute sweep on `scheduler`."""
-    scheduler.add_reconciler(reconcile)
-    scheduler.sweep("decisions:sweep", SWEEP_EVERY, f"{__name__}:reconcile")
+def register(registry: Registry) -> None:
+    """Name the reminder, closing and review jobs, and add the reconciler swept every minute."""
+    for job in (close_vote, remind_voters, review_due):
+        registry.job(f"decisions.{job.__name__}", job)
+    registry.reconciler("decisions", reconcile, every=SWEEP_EVERY)

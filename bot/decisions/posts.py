@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from bot.core.delivery import DeliveryFailed, RateLimited, Sender, Target
 from bot.core.messages import Reply
-from bot.core.render import dialect
+from bot.core.registry import Registry, bot_session
 from bot.decisions.cards import proposal_card, result_card
 from bot.decisions.tally import Tally
 from bot.runtime.outbox import enqueue_to_group
@@ -63,14 +63,14 @@ class _Edit:
     complete: bool  # every post of the decision has been sent (none pending)
 
 
-def _stale(engine: Engine, limit: int, platforms: set[str]) -> list[_Edit]:
+def _stale(engine: Engine, registry: Registry, limit: int, platforms: set[str]) -> list[_Edit]:
     """Decisions whose posts show an old version, with the edits due on `platforms`.
 
     A post still waiting in the outbox holds the decision back (it is edited once
     sent), but only on a platform served here: a post no sender will deliver must
     not keep the others being edited forever.
     """
-    with session_scope(engine) as session:
+    with bot_session(engine, registry) as session:
         stale = session.exec(select(Decision).where(Decision.version != Decision.shown_version)
                              .order_by(col(Decision.id)).limit(limit)).all()
         found: list[_Edit] = []
@@ -79,7 +79,7 @@ def _stale(engine: Engine, limit: int, platforms: set[str]) -> list[_Edit]:
                 col(OutboxMessage.key).startswith(post_key(decision) + "@"))).all()
             sent = [row for row in rows if row.platform in platforms and row.status == OutboxStatus.SENT
                     and row.message_id]
-            cards = {platform: proposal_card(session, dialect(platform), decision)  # one per platform
+            cards = {platform: proposal_card(session, registry.dialect_for(platform), decision)  # one per platform
                      for platform in {row.platform for row in sent}}
             edits = [(Target(row.platform, row.team_id, row.channel_id, row.user_id), row.message_id,
                       cards[row.platform]) for row in sent]
@@ -96,7 +96,7 @@ def _shown(engine: Engine, decision_id: int, version: int) -> None:
                         .values(shown_version=version))
 
 
-async def refresh_posts(engine: Engine, senders: dict[str, Sender], *, limit: int = 20) -> int:
+async def refresh_posts(engine: Engine, registry: Registry, senders: dict[str, Sender], *, limit: int = 20) -> int:
     """Edit the channel posts of decisions whose count or status changed; returns how many posts were edited.
 
     Safe to run on several replicas and to repeat: an edit replaces the whole
@@ -104,7 +104,7 @@ async def refresh_posts(engine: Engine, senders: dict[str, Sender], *, limit: in
     its posts were edited for that version.
     """
     edited = 0
-    for item in await asyncio.to_thread(_stale, engine, limit, set(senders)):
+    for item in await asyncio.to_thread(_stale, engine, registry, limit, set(senders)):
         ok = item.complete
         for target, message_id, reply in item.edits:
             try:
@@ -123,11 +123,12 @@ async def refresh_posts(engine: Engine, senders: dict[str, Sender], *, limit: in
     return edited
 
 
-async def keep_posts_fresh(engine: Engine, senders: dict[str, Sender], interval: float = 2.0) -> None:
+async def keep_posts_fresh(engine: Engine, registry: Registry, senders: dict[str, Sender],
+                           interval: float = 2.0) -> None:
     """Run `refresh_posts` every `interval` seconds until cancelled (on the dispatcher's replica)."""
     while True:
         try:
-            await refresh_posts(engine, senders)
+            await refresh_posts(engine, registry, senders)
         except Exception:
             log.exception("refreshing decision posts failed")
         await asyncio.sleep(interval)

@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from bot.core.args import Args
+from bot.core.completions import starts
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.messages import Button, ButtonStyle, FormErrors, Reply
-from bot.core.registry import Access, Registry
-from bot.core.render import Dialect
+from bot.core.registry import Access, AgendaView, Registry
+from bot.core.render import Dialect, Markup
 from bot.glossary import book
 from bot.measures import charts, declare, forms, messages
 from bot.measures import jobs as measure_jobs
@@ -48,7 +49,6 @@ from bot.measures.submissions import (
 )
 from bot.measures.units import format_change, format_value
 from bot.measures.visibility import Viewer, viewer_of
-from bot.meetings import agenda
 from storage.audit import record as audit
 from storage.ids import id_of
 from storage.measures import Indicator, IndicatorReporter, Unit, Visibility
@@ -56,6 +56,7 @@ from storage.models import Group, GroupKind, Initiative, Member
 
 SUBMIT_USAGE = ('/ci submit INDICATOR VALUE [--period 2026-Q1] [--note "TEXT"] '
                 '[--for PARTNER] [--reason "why" (corrections)]')
+AGENDA_ORDER = 10  # the progress snapshot comes right after the meeting facts
 PROGRESS_USAGE = "/ci progress [INDICATOR]"
 SECTION_LIMIT = 2800  # characters per reply section, under Slack's 3,000 per text block
 DETAIL_PERIODS = 12
@@ -99,7 +100,8 @@ def register(registry: Registry) -> None:
     registry.action(forms.SUBMIT_ACTION, submit_form)
     registry.action("measures.resend", resend, access=Access.BACKBONE)
     registry.home(home)
-    agenda.AGENDA_SECTIONS["progress"] = progress_snapshot
+    registry.completer("indicator", indicators)
+    registry.agenda_section("progress", progress_snapshot, order=AGENDA_ORDER)
 
 
 def _today(ctx: Context, initiative: Initiative) -> date:
@@ -121,7 +123,7 @@ def submit(ctx: Context, args: Args) -> Reply:
     if len(args.words) < 2:
         current = existing(ctx.session, id_of(indicator), id_of(reporter), period.label)
         return Reply(form=forms.submission_form(indicator, dimensions_of(indicator), period, id_of(reporter),
-                                                ctx.origin.platform, current), ephemeral=True)
+                                                ctx.markup, current), ephemeral=True)
     try:
         entry = check_entry(Unit(indicator.unit), [], " ".join(args.words[1:]))
     except Refused as exc:
@@ -136,7 +138,7 @@ def open_form(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
     indicator, reporter, period = _form_target(ctx, value)
     current = existing(ctx.session, id_of(indicator), id_of(reporter), period.label)
     return Reply(form=forms.submission_form(indicator, dimensions_of(indicator), period, id_of(reporter),
-                                            ctx.origin.platform, current), ephemeral=True)
+                                            ctx.markup, current), ephemeral=True)
 
 
 def submit_form(ctx: Context, value: str, fields: dict[str, str]) -> Reply | FormErrors:
@@ -448,12 +450,12 @@ def _declared(ctx: Context, member: Member, initiative_id: int, spec: IndicatorS
 
 # ---------------------------------------------------------------- agenda
 
-def progress_snapshot(view: agenda.AgendaView) -> str:
+def progress_snapshot(view: AgendaView) -> Markup:
     """The agenda's progress section: the group's own indicators (or all), as totals the whole group may see."""
     viewer = Viewer(None, view.group.kind == GroupKind.BACKBONE)
     initiative = view.session.get(Initiative, view.group.initiative_id)
     if initiative is None or initiative.id is None:
-        return ""
+        return Markup()
     indicators = visible_indicators(view.session, initiative.id, viewer)
     own = [ind for ind in indicators if ind.group_id == view.group.id]
     today = view.now.astimezone(ZoneInfo(initiative.timezone)).date()
@@ -463,7 +465,7 @@ def progress_snapshot(view: agenda.AgendaView) -> str:
         rows.append({"name": s.indicator.name, "latest": format_value(unit, latest.value) if latest else "no data yet",
                      "period": latest.period if latest else "", "trend": s.trend,
                      "percent": f"{percent:.0f}%" if percent is not None else ""})
-    return view.markup.render("measures/measure_snapshot.j2", rows=rows) if rows else ""
+    return view.markup.render("measures/measure_snapshot.j2", rows=rows) if rows else Markup()
 
 
 # ---------------------------------------------------------------- home
@@ -491,3 +493,10 @@ def home(ctx: Context) -> list[Reply]:
     if not lines:
         return []
     return [Reply(title="Data to submit", sections=["\n".join(lines)], buttons=buttons[:25])]
+
+
+def indicators(ctx: Context, prefix: str) -> list[str]:
+    """Keys of the indicators the caller may see whose key or name starts with `prefix`."""
+    initiative = ctx.require_initiative()
+    shown = visible_indicators(ctx.session, initiative.id or 0, viewer_of(ctx))
+    return [ind.key for ind in shown if starts(prefix, ind.key, ind.name)]

@@ -13,11 +13,11 @@ from datetime import date
 from sqlmodel import Session, select
 
 from bot.core.errors import UserError
+from bot.core.time import month_index
 from bot.initiative_file.problems import Problems, Where, did_you_mean
 from bot.measures.entries import Dimension
 from bot.measures.file_section import check_values
 from bot.measures.indicators import IndicatorSpec, dimensions_of, reporters_of, targets_of
-from bot.meetings.recurrence import month_index
 from storage.ids import id_of
 from storage.measures import Indicator, PeriodKind, Polarity, Unit, Visibility
 from storage.models import Group, Member

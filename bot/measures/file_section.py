@@ -30,6 +30,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.core.time import month_index
 from bot.initiative_file.nodes import At, Field, Invalid, Record, record, records, scalar_text
 from bot.initiative_file.problems import Problems, Where, did_you_mean
 from bot.initiative_file.report import Tally
@@ -38,7 +39,6 @@ from bot.measures.entries import MAX_DIMENSIONS, Dimension
 from bot.measures.indicators import IndicatorSpec, sync_indicators
 from bot.measures.periods import BadPeriod, Calendar
 from bot.measures.units import BadValue, parse_value
-from bot.meetings.recurrence import month_index
 from storage.ids import id_of
 from storage.measures import PeriodKind, Polarity, Unit, Visibility
 

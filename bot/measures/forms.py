@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.messages import FieldKind, Form, FormField, clip
+from bot.core.render import Dialect
 from bot.measures.entries import Dimension, Refused, parse_breakdown
 from bot.measures.periods import Period
 from bot.measures.units import RULES, format_value
@@ -18,8 +19,7 @@ from storage.ids import id_of
 from storage.measures import Indicator, Submission, Unit
 
 SUBMIT_ACTION = "measures.submit"
-MAX_FIELDS = {"discord": 5}  # Discord modals take at most five text inputs
-LABEL_LIMIT = 45  # Discord's limit on an input label
+LABEL_LIMIT = 45  # labels stay short on every platform (Discord allows no more)
 PLACEHOLDER_LIMIT = 100
 
 
@@ -47,14 +47,14 @@ def parse_form_value(value: str) -> tuple[int, str, int] | None:
 
 
 def submission_form(
-    indicator: Indicator, dims: list[Dimension], period: Period, reporter_id: int, platform: str,
+    indicator: Indicator, dims: list[Dimension], period: Period, reporter_id: int, markup: Dialect,
     current: Submission | None,
 ) -> Form:
     """The form for one partner's `period` of `indicator`; prefilled with `current` when it corrects it."""
     unit = Unit(indicator.unit)
     rules = RULES[unit]
     cells = sum(len(d.categories) for d in dims)
-    compact = 2 + cells > MAX_FIELDS.get(platform, 100)
+    compact = markup.form_page_size is not None and 2 + cells > markup.form_page_size
     old = current.cells if current else {}
     fields = [FormField("value", _label(f"{indicator.name} ({unit.value.replace('_', ' ')})"), FieldKind.NUMBER,
                         placeholder=rules.example, hint=f"{indicator.name}, {period.label}",

@@ -15,6 +15,7 @@ from functools import partial
 from sqlmodel import Session, col, select
 
 from bot.core.messages import Reply
+from bot.core.registry import Registry
 from bot.core.render import Dialect
 from bot.measures import messages
 from bot.measures.indicators import calendar_of, dimensions_of, zone_of
@@ -29,21 +30,22 @@ from storage.models import Group, GroupKind, PlatformIdentity
 
 GRACE = timedelta(days=1)  # a step missed while the bot was down still runs within a day
 SWEEP_EVERY = timedelta(hours=1)
-SWEEP_ID = "measures:sweep"
 
 
-def install(scheduler: Scheduler, sweep_every: timedelta = SWEEP_EVERY) -> None:
-    """Register the reconciler (run at start, catching up on steps missed within a day) and the sweep
-    that picks up indicators added or changed while the bot runs."""
-    scheduler.add_reconciler(reconcile)
-    scheduler.sweep(SWEEP_ID, sweep_every, f"{__name__}:reconcile", catch_up=False)
+def register(registry: Registry) -> None:
+    """Name the ladder's steps as jobs, and add the reconciler that runs at start (catching up on
+    steps missed within a day) and every `SWEEP_EVERY` (picking up indicators changed meanwhile)."""
+    for step in (prompt, follow_up, nudge, flag):
+        registry.job(f"measures.{step.__name__}", step)
+    registry.reconciler("measures", reconcile, every=SWEEP_EVERY)
 
 
-def reconcile(session: Session, scheduler: Scheduler, now: datetime, *, catch_up: bool = True) -> None:
-    """Schedule the ladder steps of every active indicator; with `catch_up` (at start), also run
-    those missed less than a day ago, else (the sweep) only future steps that lack their job."""
+def reconcile(session: Session, scheduler: Scheduler, now: datetime, *,
+              sweep_every: timedelta = SWEEP_EVERY, sweeping: bool = False) -> None:
+    """Schedule the ladder steps of every active indicator; at start (not `sweeping`), also run
+    those missed less than a day ago, else only future steps that lack their job."""
     for indicator in session.exec(select(Indicator).where(Indicator.active == True)):  # noqa: E712
-        schedule_indicator(session, scheduler, indicator, now, catch_up=catch_up)
+        schedule_indicator(session, scheduler, indicator, now, catch_up=not sweeping)
 
 
 def schedule_indicator(session: Session, scheduler: Scheduler, indicator: Indicator, now: datetime, *,
@@ -74,7 +76,7 @@ def _schedule_period(session: Session, scheduler: Scheduler, indicator: Indicato
         if when is None or when < now - (GRACE if catch_up else timedelta(0)):
             continue
         if scheduler.next_run(job_id) != max(when, now):
-            scheduler.at(job_id, max(when, now), f"{__name__}:{step}", grace=GRACE,
+            scheduler.at(job_id, max(when, now), f"measures.{step}", grace=GRACE,
                          indicator_id=indicator.id, period=period.label)
 
 

@@ -1,129 +1,35 @@
-"""Agendas: members propose items, the backbone curates them, the bot posts the agenda ahead of time.
+"""The agenda a meeting gets: its items, and the sections every capability adds to it.
 
-`/ci agenda add TEXT` puts an item on the draft of the group's next meeting; `/ci
-agenda` shows that draft privately, with Accept / Defer / Remove buttons for the
-backbone. `agenda_reply` renders the agenda that `bot.meetings.jobs` posts at the
-cadence's lead time, section by section from `AGENDA_SECTIONS`.
-
-Extension point: `AGENDA_SECTIONS` maps a section name to a provider
-``fn(view: AgendaView) -> str`` returning rendered markup (escape user text with
-``view.markup``), or "" to leave the section out. Sections render in the dict's order.
-The ``progress`` and ``decisions`` slots are placeholders that the shared measurement
-and decision flows replace (``AGENDA_SECTIONS["progress"] = provider``, idempotent,
-from their `register`); further sections may be added with new keys.
+`agenda_reply` renders the agenda that `bot.meetings.jobs` posts at the cadence's lead
+time: every agenda section registered in the registry (``registry.agenda_section``), in
+order. The meetings capability adds the meeting's facts, open actions, accepted and
+carried-over items (see `register_sections`); shared measurement adds a progress
+snapshot and decisions what is due. The agenda commands are in `agenda_commands`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
-from bot.core.args import Args
-from bot.core.context import Context
-from bot.core.errors import UserError
-from bot.core.messages import Button, ButtonStyle, Reply
-from bot.core.registry import Access, Registry
-from bot.core.render import Dialect
+from bot.core.messages import Reply
+from bot.core.registry import AgendaView, Registry, registry_of
+from bot.core.render import Dialect, Markup
+from bot.core.time import day_text, moment_text
 from bot.meetings import series
-from bot.meetings.commands import require_in_group, tz_name, when, which_group
-from storage.meetings import ActionItem, ActionStatus, AgendaItem, ItemKind, ItemStatus, Meeting
+from storage.meetings import ActionItem, ActionStatus, AgendaItem, ItemStatus
 from storage.models import Group, Member
 
-ADD_USAGE = ("/ci agenda add TEXT [--kind decision|discussion|report|info] [--minutes N] [--group KEY], "
-             "e.g. /ci agenda add Review Q1 attendance data --kind discussion --minutes 15")
-MAX_ITEM = 1000
-MAX_BUTTON_ITEMS = 5
+FACTS, ACTIONS, ACCEPTED, CARRIED = 0, 30, 40, 50  # order of the meetings' own sections
 
 
-@dataclass(frozen=True)
-class AgendaView:
-    """What an agenda section provider gets: the meeting, its group, and the markup to write in."""
-
-    session: Session
-    occurrence: series.Occurrence
-    group: Group
-    markup: Dialect
-    now: datetime
-
-    @property
-    def meeting(self) -> Meeting | None:
-        """The meeting's row, if anything is attached to it yet."""
-        return self.occurrence.meeting
-
-
-AgendaSection = Callable[[AgendaView], str]
-
-
-def register(registry: Registry) -> None:
-    """Add the agenda commands and the curation buttons."""
-    registry.command("agenda add", add_item, usage=ADD_USAGE, options=("kind", "minutes", "group"),
-                     summary="Propose an item for your group's next meeting.")
-    registry.command("agenda", show_draft, usage="/ci agenda [--group KEY]", options=("group",),
-                     summary="The draft agenda of your group's next meeting (only you see it).")
-    for verb, status, summary in (("accept", ItemStatus.ACCEPTED, "Accept an item onto the agenda."),
-                                  ("defer", ItemStatus.DEFERRED, "Defer an item to a later meeting."),
-                                  ("done", ItemStatus.DONE, "Mark an item as dealt with.")):
-        registry.command(f"agenda {verb}", _command_setting(status), access=Access.BACKBONE,
-                         usage=f"/ci agenda {verb} ID", summary=summary)
-        registry.action(f"agenda.{verb}", _button_setting(status), access=Access.BACKBONE)
-    registry.command("agenda remove", remove_item, access=Access.BACKBONE, usage="/ci agenda remove ID",
-                     summary="Take an item off the agenda.")
-    registry.action("agenda.remove", remove_button, access=Access.BACKBONE)
-    registry.command("agenda order", order_items, access=Access.BACKBONE, usage="/ci agenda order ID ID ...",
-                     summary="Put agenda items in this order (others follow).")
-    registry.action("agenda.up", move_up, access=Access.BACKBONE)
-
-
-# -- proposing -------------------------------------------------------------------------------
-
-
-def add_item(ctx: Context, args: Args) -> Reply:
-    """`/ci agenda add TEXT`: a proposed item on the draft of the group's next meeting."""
-    member = ctx.require_member()
-    group = which_group(ctx, args)
-    require_in_group(ctx, group)
-    text = args.joined().strip()
-    if not text:
-        raise UserError("Please say what the item is about.", usage=ADD_USAGE)
-    if len(text) > MAX_ITEM:
-        raise UserError(f"That item is {len(text)} characters long; the limit is {MAX_ITEM}.", usage=ADD_USAGE)
-    kind = _kind(args.options.get("kind", "discussion"))
-    minutes = _timebox(args.options.get("minutes"))
-    occurrence = series.next_for_group(ctx.session, group.id or 0, ctx.now)
-    if occurrence is None:
-        raise UserError(f"The {group.name} has no meeting coming up to put this on.")
-    meeting = series.meeting_row(ctx.session, occurrence)
-    item = AgendaItem(meeting_id=meeting.id or 0, text=text, kind=kind, timebox_minutes=minutes,
-                      proposer_id=member.id, position=_next_position(ctx.session, meeting.id or 0))
-    ctx.session.add(item)
-    ctx.session.flush()
-    return Reply(sections=[ctx.markup.render(
-        "meetings/agenda_added.j2", id=item.id, text=text, group=group.name, kind=str(kind), minutes=minutes,
-        at=when(occurrence.starts_at, tz_name(ctx)), timezone=tz_name(ctx))], ephemeral=True)
-
-
-def _kind(text: str) -> ItemKind:
-    try:
-        return ItemKind(text.lower())
-    except ValueError as exc:
-        kinds = "|".join(k.value for k in ItemKind)
-        raise UserError(f"“{text}” is not a kind of item; use --kind {kinds}.", usage=ADD_USAGE) from exc
-
-
-def _timebox(text: str | None) -> int | None:
-    if text is None:
-        return None
-    if not text.isdigit() or not 1 <= int(text) <= 240:
-        raise UserError(f"--minutes must be a whole number from 1 to 240, not “{text}”.", usage=ADD_USAGE)
-    return int(text)
-
-
-def _next_position(session: Session, meeting_id: int) -> int:
-    highest = session.exec(select(func.max(AgendaItem.position)).where(AgendaItem.meeting_id == meeting_id)).one()
-    return (highest or 0) + 1
+def register_sections(registry: Registry) -> None:
+    """Add the meetings' own agenda sections: facts first, then open actions, accepted and carried items."""
+    registry.agenda_section("facts", facts_section, order=FACTS)
+    registry.agenda_section("actions", actions_section, order=ACTIONS)
+    registry.agenda_section("accepted", accepted_section, order=ACCEPTED)
+    registry.agenda_section("carried", carried_section, order=CARRIED)
 
 
 def items_of(session: Session, meeting_id: int, *statuses: ItemStatus) -> list[AgendaItem]:
@@ -142,201 +48,70 @@ def names_of(session: Session, member_ids: set[int | None]) -> dict[int, str]:
     return {m.id: m.name for m in session.exec(select(Member).where(col(Member.id).in_(ids))).all() if m.id}
 
 
-# -- the draft -------------------------------------------------------------------------------
-
-
-def show_draft(ctx: Context, args: Args) -> Reply:
-    """`/ci agenda`: the draft of the group's next meeting, privately, with curation buttons for the backbone."""
-    ctx.require_member()
-    group = which_group(ctx, args)
-    require_in_group(ctx, group)
-    return _draft_reply(ctx, group)
-
-
-def _draft_reply(ctx: Context, group: Group) -> Reply:
-    occurrence = series.next_for_group(ctx.session, group.id or 0, ctx.now)
-    if occurrence is None:
-        raise UserError(f"The {group.name} has no meeting coming up.")
-    items = items_of(ctx.session, occurrence.meeting.id or 0) if occurrence.meeting else []
-    names = names_of(ctx.session, {i.proposer_id for i in items})
-    buckets = {status: [i for i in items if i.status == status] for status in ItemStatus}
-    text = ctx.markup.render("meetings/agenda_draft.j2", group=group.name, title=occurrence.cadence.title,
-                             at=when(occurrence.starts_at, tz_name(ctx)), timezone=tz_name(ctx),
-                             buckets={str(k): [_item_values(i, names) for i in v] for k, v in buckets.items()})
-    buttons: list[Button] = []
-    if ctx.is_backbone():
-        for item in buckets[ItemStatus.PROPOSED][:MAX_BUTTON_ITEMS]:
-            buttons += [Button(f"Accept #{item.id}", "agenda.accept", str(item.id), ButtonStyle.PRIMARY),
-                        Button(f"Defer #{item.id}", "agenda.defer", str(item.id)),
-                        Button(f"Remove #{item.id}", "agenda.remove", str(item.id), ButtonStyle.DANGER)]
-        buttons += [Button(f"Up #{item.id}", "agenda.up", str(item.id))
-                    for item in buckets[ItemStatus.ACCEPTED][1:MAX_BUTTON_ITEMS + 1]]
-    actions = actions_section(AgendaView(ctx.session, occurrence, group, ctx.markup, ctx.now))
-    return Reply(title="Draft agenda", sections=[text, *([actions] if actions else [])], buttons=buttons, ephemeral=True,
-                 context="Propose items with /ci agenda add TEXT.")
-
-
-def _item_values(item: AgendaItem, names: dict[int, str]) -> dict[str, object]:
+def item_values(item: AgendaItem, names: dict[int, str]) -> dict[str, object]:
+    """What the agenda templates show of one item."""
     return {"id": item.id, "text": item.text, "kind": str(item.kind), "minutes": item.timebox_minutes,
             "who": names.get(item.proposer_id or 0, ""), "carried": item.carried_over_from_id is not None}
 
 
-# -- curation --------------------------------------------------------------------------------
-
-
-def _item(ctx: Context, value: str) -> tuple[AgendaItem, Meeting, Group]:
-    initiative = ctx.require_initiative()
-    raw = value.lstrip("#")
-    item = ctx.session.get(AgendaItem, int(raw)) if raw.isdigit() else None
-    meeting = ctx.session.get(Meeting, item.meeting_id) if item else None
-    group = ctx.session.get(Group, meeting.group_id) if meeting else None
-    if item is None or meeting is None or group is None or group.initiative_id != initiative.id:
-        raise UserError(f"There is no agenda item #{raw}.", usage="See the ids with /ci agenda.")
-    return item, meeting, group
-
-
-def _set_status(ctx: Context, value: str, status: ItemStatus) -> Reply:
-    item, meeting, group = _item(ctx, value)
-    item.status = status
-    if status == ItemStatus.ACCEPTED:
-        item.position = _next_position(ctx.session, meeting.id or 0)
-    reply = _draft_reply(ctx, group)
-    reply.sections.insert(0, ctx.markup.render("meetings/agenda_changed.j2", id=item.id, text=item.text, status=str(status)))
-    return reply
-
-
-def _command_setting(status: ItemStatus) -> Callable[[Context, Args], Reply]:
-    def handler(ctx: Context, args: Args) -> Reply:
-        return _set_status(ctx, args.first("the item's id", f"/ci agenda {status.value} ID"), status)
-    return handler
-
-
-def _button_setting(status: ItemStatus) -> Callable[[Context, str, dict[str, str]], Reply]:
-    def handler(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
-        return _set_status(ctx, value, status)
-    return handler
-
-
-def _remove(ctx: Context, value: str) -> Reply:
-    item, _meeting, group = _item(ctx, value)
-    for later in ctx.session.exec(select(AgendaItem).where(AgendaItem.carried_over_from_id == item.id)).all():
-        later.carried_over_from_id = None
-    ctx.session.delete(item)
-    ctx.session.flush()
-    reply = _draft_reply(ctx, group)
-    reply.sections.insert(0, ctx.markup.render("meetings/agenda_changed.j2", id=item.id, text=item.text, status="removed"))
-    return reply
-
-
-def remove_item(ctx: Context, args: Args) -> Reply:
-    """`/ci agenda remove ID`: the item leaves the agenda."""
-    return _remove(ctx, args.first("the item's id", "/ci agenda remove ID"))
-
-
-def remove_button(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
-    """The Remove button of the draft."""
-    return _remove(ctx, value)
-
-
-def order_items(ctx: Context, args: Args) -> Reply:
-    """`/ci agenda order ID ID ...`: these items first, in this order; the others keep theirs after them."""
-    if not args.words:
-        raise UserError("Please list item ids in the order you want.", usage="/ci agenda order 12 10 11")
-    chosen = [_item(ctx, word) for word in args.words]
-    meetings = {meeting.id for _, meeting, _group in chosen}
-    if len(meetings) > 1:
-        raise UserError("Those items belong to different meetings; order one meeting's items at a time.")
-    first_ids = [item.id for item, _, _ in chosen]
-    if len(set(first_ids)) != len(first_ids):
-        raise UserError("An id appears twice in that order.")
-    _, meeting, group = chosen[0]
-    rest = [i for i in items_of(ctx.session, meeting.id or 0) if i.id not in first_ids]
-    for position, item in enumerate([i for i, _, _ in chosen] + rest, start=1):
-        item.position = position
-    return _draft_reply(ctx, group)
-
-
-def move_up(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
-    """The Up button: the item swaps places with the accepted item before it."""
-    item, meeting, group = _item(ctx, value)
-    accepted = items_of(ctx.session, meeting.id or 0, ItemStatus.ACCEPTED)
-    index = next((i for i, other in enumerate(accepted) if other.id == item.id), 0)
-    if index > 0:
-        accepted[index - 1], accepted[index] = accepted[index], accepted[index - 1]
-        for position, other in enumerate(accepted, start=1):
-            other.position = position
-    return _draft_reply(ctx, group)
-
-
-# -- the posted agenda -----------------------------------------------------------------------
-
-
-def facts_section(view: AgendaView) -> str:
+def facts_section(view: AgendaView) -> Markup:
     """When and where the meeting is, and how to send regrets."""
-    cadence = view.occurrence.cadence
+    cadence = view.cadence
     return view.markup.render("meetings/agenda_facts.j2", group=view.group.name, title=cadence.title,
-                              at=when(view.occurrence.starts_at, cadence.timezone), timezone=cadence.timezone,
+                              at=moment_text(view.starts_at, cadence.timezone), timezone=cadence.timezone,
                               duration=series.show_offset(cadence.duration_minutes), place=cadence.place,
                               video=cadence.video_url)
 
 
-def no_section(_view: AgendaView) -> str:
-    """A hook not filled in yet: the section is left out."""
-    return ""
-
-
-def actions_section(view: AgendaView) -> str:
+def actions_section(view: AgendaView) -> Markup:
     """The group's open action items, oldest first."""
     actions = view.session.exec(select(ActionItem).where(
         ActionItem.group_id == view.group.id, ActionItem.status == ActionStatus.OPEN,
     ).order_by(col(ActionItem.id))).all()
     if not actions:
-        return ""
+        return Markup()
     names = names_of(view.session, {a.owner_id for a in actions})
     return view.markup.render("meetings/agenda_actions.j2", actions=[
         {"id": a.id, "who": names.get(a.owner_id, ""), "text": a.text,
-         "due": f"{a.due:%a %d %b}" if a.due else "", "overdue": bool(a.due and a.due < view.now.date())}
+         "due": day_text(a.due) if a.due else "", "overdue": bool(a.due and a.due < view.now.date())}
         for a in actions])
 
 
-def _items_section(view: AgendaView, carried: bool, template: str) -> str:
+def _items_section(view: AgendaView, carried: bool, template: str) -> Markup:
     if view.meeting is None:
-        return ""
+        return Markup()
     items = [i for i in items_of(view.session, view.meeting.id or 0, ItemStatus.ACCEPTED)
              if (i.carried_over_from_id is not None) == carried]
     if not items:
-        return ""
+        return Markup()
     names = names_of(view.session, {i.proposer_id for i in items})
-    return view.markup.render(template, items=[_item_values(i, names) for i in items],
+    return view.markup.render(template, items=[item_values(i, names) for i in items],
                               total=sum(i.timebox_minutes or 0 for i in items))
 
 
-def accepted_section(view: AgendaView) -> str:
+def accepted_section(view: AgendaView) -> Markup:
     """The accepted items with presenter and timebox, in order."""
     return _items_section(view, False, "meetings/agenda_items.j2")
 
 
-def carried_section(view: AgendaView) -> str:
+def carried_section(view: AgendaView) -> Markup:
     """Accepted items carried over from the last meeting."""
     return _items_section(view, True, "meetings/agenda_carried.j2")
 
 
-AGENDA_SECTIONS: dict[str, AgendaSection] = {
-    "facts": facts_section,
-    "progress": no_section,  # progress snapshot: filled in by the shared measurement flow
-    "decisions": no_section,  # decisions due: filled in by the decisions flow
-    "actions": actions_section,
-    "accepted": accepted_section,
-    "carried": carried_section,
-}
+def view_of(session: Session, occurrence: series.Occurrence, group: Group, markup: Dialect,
+            now: datetime) -> AgendaView:
+    """What agenda sections get for `occurrence` of `group`'s series."""
+    return AgendaView(session=session, group=group, cadence=occurrence.cadence, meeting=occurrence.meeting,
+                      starts_at=occurrence.starts_at, markup=markup, now=now)
 
 
 def agenda_reply(session: Session, occurrence: series.Occurrence, markup: Dialect, now: datetime) -> Reply:
-    """The agenda of `occurrence` as posted to its group's channels: every non-empty section in order."""
+    """The agenda of `occurrence` as posted to its group's channels: every non-empty registered section in order."""
     group = session.get(Group, occurrence.cadence.group_id)
     assert group is not None
-    view = AgendaView(session, occurrence, group, markup, now)
-    sections = [text for provider in AGENDA_SECTIONS.values() if (text := provider(view))]
-    return Reply(title=f"Agenda: {group.name}, {when(occurrence.starts_at, occurrence.cadence.timezone)}",
+    view = view_of(session, occurrence, group, markup, now)
+    sections = [text for section in registry_of(session).ordered_agenda_sections() if (text := section(view))]
+    return Reply(title=f"Agenda: {group.name}, {moment_text(occurrence.starts_at, occurrence.cadence.timezone)}",
                  sections=sections,
                  context="Propose items with /ci agenda add · send regrets with /ci regrets")

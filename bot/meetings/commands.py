@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -21,21 +21,18 @@ from bot.core.errors import UserError
 from bot.core.messages import Button, ButtonStyle, Field, Reply
 from bot.core.registry import Access, Registry
 from bot.core.render import Dialect
-from bot.meetings import series
-from bot.meetings.recurrence import (
+from bot.core.time import (
     DATE_USAGE,
     DATETIME_USAGE,
-    RULE_USAGE,
-    describe,
-    first_start,
+    moment_text,
     month_index,
-    occurrences,
     parse_date,
     parse_datetime,
-    parse_rule,
     parse_time,
     to_local,
 )
+from bot.meetings import series
+from bot.meetings.recurrence import RULE_USAGE, describe, first_start, occurrences, parse_rule
 from bot.runtime.outbox import enqueue_to_group
 from storage.audit import record
 from storage.ids import id_of
@@ -129,9 +126,6 @@ def running_cadences(ctx: Context, group: Group) -> list[Cadence]:
 # -- showing times -------------------------------------------------------------------------
 
 
-def when(moment: datetime, timezone: str) -> str:
-    """A meeting time as a reader wants it: ``Tue 10 Mar 2026 10:00``."""
-    return f"{to_local(moment, timezone):%a %d %b %Y %H:%M}"
 
 
 def tz_name(ctx: Context) -> str:
@@ -141,9 +135,9 @@ def tz_name(ctx: Context) -> str:
 
 def occurrence_line(markup: Dialect, occurrence: series.Occurrence, group_name: str, timezone: str) -> str:
     """One meeting as a line of a list."""
-    return markup.render("meetings/meeting_line.j2", when=when(occurrence.starts_at, timezone), group=group_name,
+    return markup.render("meetings/meeting_line.j2", when=moment_text(occurrence.starts_at, timezone), group=group_name,
                          title=occurrence.cadence.title, skipped=occurrence.skipped, moved=occurrence.moved,
-                         original=when(occurrence.original_start, timezone),
+                         original=moment_text(occurrence.original_start, timezone),
                          status=str(occurrence.status), place=occurrence.cadence.place,
                          video=occurrence.cadence.video_url)
 
@@ -155,9 +149,6 @@ def notify_group(session: Session, group: Group, key: str, heading: str, templat
         title=heading, sections=[markup.render(template, group=group.name, **values)]))
 
 
-def stamp(moment: datetime) -> str:
-    """A UTC moment as a compact, stable part of an outbox key."""
-    return f"{moment:%Y%m%dT%H%MZ}"
 
 
 # -- adding a series -------------------------------------------------------------------------
@@ -210,7 +201,7 @@ def preview(ctx: Context, cadence: Cadence, group: Group) -> str:
     return ctx.markup.render(
         "meetings/meeting_preview.j2", group=group.name, title=cadence.title,
         rule=describe(cadence.rrule, local.time(), cadence.timezone),
-        dates=[when(d, cadence.timezone) + (f" ({when(d, mine)} {mine})" if mine != cadence.timezone else "")
+        dates=[moment_text(d, cadence.timezone) + (f" ({moment_text(d, mine)} {mine})" if mine != cadence.timezone else "")
                for d in dates],
         duration=series.show_offset(cadence.duration_minutes), place=cadence.place, video=cadence.video_url,
         reminders=", ".join(series.show_offset(m) for m in cadence.reminders),
@@ -255,7 +246,7 @@ def confirm_cadence(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
     local = to_local(cadence.dtstart, cadence.timezone)
     notify_group(ctx.session, group, f"meeting.series:{cadence.id}", "New meeting series", "meetings/meeting_changed.j2",
                  change="added", title=cadence.title, rule=describe(cadence.rrule, local.time(), cadence.timezone),
-                 first=when(cadence.dtstart, cadence.timezone))
+                 first=moment_text(cadence.dtstart, cadence.timezone))
     return Reply(title="Meeting series saved", sections=[preview(ctx, cadence, group)], ephemeral=True)
 
 
@@ -322,7 +313,7 @@ def _date_from(ctx: Context, words: list[str], usage: str) -> tuple[date, time |
 
 def _future(ctx: Context, occurrence: series.Occurrence, doing: str) -> None:
     if occurrence.status in (MeetingStatus.STARTED, MeetingStatus.ENDED) or occurrence.starts_at <= ctx.now:
-        raise UserError(f"The meeting of {when(occurrence.starts_at, tz_name(ctx))} has already begun; "
+        raise UserError(f"The meeting of {moment_text(occurrence.starts_at, tz_name(ctx))} has already begun; "
                         f"you can only {doing} meetings that are still ahead.")
 
 
@@ -334,7 +325,7 @@ def skip_meeting(ctx: Context, args: Args) -> Reply:
     occurrence = series.on_date(ctx.session, running_cadences(ctx, group), day, tz_name(ctx), at)
     _future(ctx, occurrence, "skip")
     if occurrence.skipped:
-        raise UserError(f"The meeting of {when(occurrence.starts_at, tz_name(ctx))} is already skipped.")
+        raise UserError(f"The meeting of {moment_text(occurrence.starts_at, tz_name(ctx))} is already skipped.")
     row = series.meeting_row(ctx.session, occurrence)
     row.status = MeetingStatus.SKIPPED
     items_to = series.hand_over_items(ctx.session, row)
@@ -342,12 +333,12 @@ def skip_meeting(ctx: Context, args: Args) -> Reply:
     cadence.next_event_at = series.next_event_at(ctx.session, cadence, ctx.now)
     record(ctx.session, "meeting.skipped", initiative_id=cadence.initiative_id, actor_id=ctx.member.id if ctx.member else None,
            subject=cadence.title, data={"start": occurrence.starts_at.isoformat()})
-    notify_group(ctx.session, group, f"meeting.skipped:{cadence.id}:{stamp(occurrence.starts_at)}",
+    notify_group(ctx.session, group, f"meeting.skipped:{cadence.id}:{series.stamp(occurrence.starts_at)}",
                  "Meeting skipped", "meetings/meeting_changed.j2", change="skipped", title=cadence.title,
-                 first=when(occurrence.starts_at, cadence.timezone) + f" ({cadence.timezone})", rule="")
+                 first=moment_text(occurrence.starts_at, cadence.timezone) + f" ({cadence.timezone})", rule="")
     return Reply(sections=[ctx.markup.render("meetings/meeting_done.j2", change="skipped", title=cadence.title,
-                                             group=group.name, at=when(occurrence.starts_at, tz_name(ctx)),
-                                             to=when(items_to.starts_at, tz_name(ctx)) if items_to else "",
+                                             group=group.name, at=moment_text(occurrence.starts_at, tz_name(ctx)),
+                                             to=moment_text(items_to.starts_at, tz_name(ctx)) if items_to else "",
                                              timezone=tz_name(ctx))], ephemeral=True)
 
 
@@ -366,27 +357,27 @@ def move_meeting(ctx: Context, args: Args) -> Reply:
     occurrence = series.on_date(ctx.session, running_cadences(ctx, group), day, tz_name(ctx), at)
     _future(ctx, occurrence, "move")
     if occurrence.skipped:
-        raise UserError(f"The meeting of {when(occurrence.starts_at, tz_name(ctx))} is skipped; it cannot move.")
+        raise UserError(f"The meeting of {moment_text(occurrence.starts_at, tz_name(ctx))} is skipped; it cannot move.")
     if new_start <= ctx.now:
-        raise UserError(f"{when(new_start, typed_zone)} ({typed_zone}) is in the past.", usage=usage)
+        raise UserError(f"{moment_text(new_start, typed_zone)} ({typed_zone}) is in the past.", usage=usage)
     cadence = occurrence.cadence
     other = series.clash(ctx.session, group.id or 0, new_start,
                          new_start + timedelta(minutes=cadence.duration_minutes), occurrence)
     if other is not None:
         raise UserError(f"That is on top of another meeting of the {group.name} "
-                        f"({other.cadence.title}, {when(other.starts_at, typed_zone)} {typed_zone}). Pick another time.")
+                        f"({other.cadence.title}, {moment_text(other.starts_at, typed_zone)} {typed_zone}). Pick another time.")
     old = occurrence.starts_at
     row = series.meeting_row(ctx.session, occurrence)
     row.starts_at = new_start
     cadence.next_event_at = series.next_event_at(ctx.session, cadence, ctx.now)
     record(ctx.session, "meeting.moved", initiative_id=cadence.initiative_id, actor_id=ctx.member.id if ctx.member else None,
            subject=cadence.title, data={"from": old.isoformat(), "to": new_start.isoformat()})
-    moved_key = f"meeting.moved:{cadence.id}:{stamp(occurrence.original_start)}:{stamp(new_start)}:{ctx.now:%Y%m%dT%H%M%S}"
+    moved_key = f"meeting.moved:{cadence.id}:{series.stamp(occurrence.original_start)}:{series.stamp(new_start)}:{ctx.now:%Y%m%dT%H%M%S}"
     notify_group(ctx.session, group, moved_key,  # moving back and forth is told each time
                  "Meeting moved", "meetings/meeting_changed.j2", change="moved", title=cadence.title,
-                 first=when(old, cadence.timezone), rule=when(new_start, cadence.timezone) + f" ({cadence.timezone})")
+                 first=moment_text(old, cadence.timezone), rule=moment_text(new_start, cadence.timezone) + f" ({cadence.timezone})")
     return Reply(sections=[ctx.markup.render("meetings/meeting_done.j2", change="moved", title=cadence.title, group=group.name,
-                                             at=when(old, typed_zone), to=when(new_start, typed_zone),
+                                             at=moment_text(old, typed_zone), to=moment_text(new_start, typed_zone),
                                              timezone=typed_zone)], ephemeral=True)
 
 
@@ -403,9 +394,9 @@ def _set_paused(ctx: Context, args: Args, paused: bool) -> Reply:
         record(ctx.session, f"meeting.{change}", initiative_id=cadence.initiative_id,
                actor_id=ctx.member.id if ctx.member else None, subject=cadence.title)
         upcoming = series.next_occurrence(ctx.session, cadence, ctx.now)
-        notify_group(ctx.session, group, f"meeting.{change}:{cadence.id}:{stamp(ctx.now)}",
+        notify_group(ctx.session, group, f"meeting.{change}:{cadence.id}:{series.stamp(ctx.now)}",
                      f"Meetings {change}", "meetings/meeting_changed.j2", change=change, title=cadence.title, rule="",
-                     first=when(upcoming.starts_at, cadence.timezone) + f" ({cadence.timezone})"
+                     first=moment_text(upcoming.starts_at, cadence.timezone) + f" ({cadence.timezone})"
                      if upcoming and not paused else "")
     return Reply(sections=[ctx.markup.render("meetings/meeting_done.j2", change=change, title=", ".join(c.title for c in changed),
                                              group=group.name, at="", to="", timezone="")], ephemeral=True)
@@ -466,16 +457,16 @@ def send_regrets(ctx: Context, args: Args) -> Reply:
         occurrence: series.Occurrence | None = series.on_date(ctx.session, cadences, day, tz_name(ctx), at)
         assert occurrence is not None
         if occurrence.skipped:
-            raise UserError(f"The meeting of {when(occurrence.starts_at, tz_name(ctx))} is skipped; no regrets needed.")
+            raise UserError(f"The meeting of {moment_text(occurrence.starts_at, tz_name(ctx))} is skipped; no regrets needed.")
         if occurrence.status == MeetingStatus.ENDED or occurrence.ends_at <= ctx.now:
-            raise UserError(f"The meeting of {when(occurrence.starts_at, tz_name(ctx))} is over.")
+            raise UserError(f"The meeting of {moment_text(occurrence.starts_at, tz_name(ctx))} is over.")
     else:
         occurrence = series.next_for_group(ctx.session, group.id or 0, ctx.now)
         if occurrence is None:
             raise UserError(f"The {group.name} has no meeting coming up.")
     _attend(ctx, series.meeting_row(ctx.session, occurrence), AttendanceStatus.REGRETS, " ".join(rest))
     return Reply(sections=[ctx.markup.render("meetings/meeting_regrets.j2", group=group.name, title=occurrence.cadence.title,
-                                             at=when(occurrence.starts_at, tz_name(ctx)), timezone=tz_name(ctx),
+                                             at=moment_text(occurrence.starts_at, tz_name(ctx)), timezone=tz_name(ctx),
                                              reason=" ".join(rest))], ephemeral=True)
 
 

@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING
 from sqlmodel import select
 
 from bot.core.errors import UserError
+from bot.core.time import to_local
 from bot.initiative_file.nodes import At, Field, Invalid, items, records, scalar_text
 from bot.initiative_file.problems import Problems, Where, did_you_mean
 from bot.initiative_file.report import Tally
 from bot.initiative_file.values import key, text, timezone, yes_no
 from bot.meetings import series
-from bot.meetings.recurrence import Pattern, first_start, parse_rule, to_local
+from bot.meetings.recurrence import Pattern, first_start, parse_rule
 from storage.meetings import DEFAULT_AGENDA_LEAD, DEFAULT_REMINDERS, Cadence
 from storage.types import utcnow
 

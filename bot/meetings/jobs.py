@@ -13,7 +13,6 @@ job twice never sends anything twice.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -21,17 +20,17 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.core.messages import Reply
+from bot.core.registry import Registry
 from bot.core.render import Dialect
+from bot.core.time import moment_text
 from bot.meetings import series
 from bot.meetings.agenda import agenda_reply
-from bot.meetings.commands import stamp, when
 from bot.runtime.outbox import enqueue_to_group
 from bot.runtime.scheduler import Scheduler, scheduler_of
 from storage.meetings import Attendance, AttendanceStatus, Cadence
 from storage.models import Group, Member
 
-JOB = "bot.meetings.jobs:fire"
-SWEEP_ID = "meetings:sweep"
+JOB = "meetings.fire"
 SWEEP_EVERY = timedelta(minutes=1)
 
 
@@ -45,22 +44,17 @@ def lookahead(sweep_every: timedelta) -> timedelta:
     return 2 * sweep_every + timedelta(minutes=1)
 
 
-def install(scheduler: Scheduler, sweep_every: timedelta = SWEEP_EVERY) -> None:
-    """Register the meetings reconciler on `scheduler`, and the sweep repeating it every `sweep_every`.
-
-    Tests that walk through months pass a longer `sweep_every`, so the sweep does not
-    run every minute of simulated time.
-    """
-    every = sweep_every.total_seconds()
-    scheduler.add_reconciler(functools.partial(reconcile, every=every))
-    scheduler.sweep(SWEEP_ID, sweep_every, f"{__name__}:reconcile", every=every)
+def register(registry: Registry) -> None:
+    """Name the cadence job, and add the reconciler that runs at start and every `SWEEP_EVERY`."""
+    registry.job(JOB, fire)
+    registry.reconciler("meetings", reconcile, every=SWEEP_EVERY)
 
 
 def reconcile(session: Session, scheduler: Scheduler, now: datetime, *,
-              every: float = SWEEP_EVERY.total_seconds()) -> None:
+              sweep_every: timedelta = SWEEP_EVERY, sweeping: bool = False) -> None:
     """Fill in unknown next events, then give each one within the look-ahead its job at that time.
 
-    The look-ahead reaches past the next sweep, `every` seconds away.
+    The look-ahead reaches past the next sweep, `sweep_every` away.
 
     An event already past (the bot was down longer than a job's grace time) gets a job
     now: `fire` then sends what is still worth sending for meetings ahead.
@@ -68,7 +62,7 @@ def reconcile(session: Session, scheduler: Scheduler, now: datetime, *,
     Only cadences with an event in the look-ahead are touched, so a sweep over
     thousands of series costs one indexed query and a few job look-ups.
     """
-    ahead = lookahead(timedelta(seconds=every))
+    ahead = lookahead(sweep_every)
     running = (Cadence.confirmed == True, Cadence.paused == False)  # noqa: E712
     unknown = session.exec(select(Cadence).where(*running, col(Cadence.next_event_at).is_(None))).all()
     with session.no_autoflush:
@@ -129,7 +123,7 @@ def post(session: Session, event: series.Event, now: datetime) -> int:
     """Enqueue `event`'s message to the group's channels; how many were new."""
     occurrence = event.occurrence
     cadence = occurrence.cadence
-    start = stamp(occurrence.starts_at)
+    start = series.stamp(occurrence.starts_at)
     if event.kind == "agenda":
         key = f"meeting.agenda:cadence-{cadence.id}:{start}"
         build: Callable[[Dialect], Reply] = lambda markup: agenda_reply(session, occurrence, markup, now)  # noqa: E731
@@ -157,6 +151,6 @@ def _reminder(session: Session, event: series.Event) -> Callable[[Dialect], Repl
     def build(markup: Dialect) -> Reply:
         return Reply(title=f"Reminder: {cadence.title}", sections=[markup.render(
             "meetings/meeting_reminder.j2", group=group.name, title=cadence.title, when_words=words,
-            at=when(occurrence.starts_at, cadence.timezone), timezone=cadence.timezone,
+            at=moment_text(occurrence.starts_at, cadence.timezone), timezone=cadence.timezone,
             place=cadence.place, video=cadence.video_url, regrets=", ".join(regrets))])
     return build

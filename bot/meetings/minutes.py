@@ -21,7 +21,8 @@ from bot.core.errors import UserError
 from bot.core.members import find_member
 from bot.core.messages import Button, Reply
 from bot.core.registry import Registry
-from bot.core.render import Dialect, dialect
+from bot.core.render import PLAIN, Dialect
+from bot.core.time import DATE_USAGE, moment_text, month_index, parse_date, to_local
 from bot.meetings import series
 from bot.meetings.agenda import items_of, names_of
 from bot.meetings.commands import (
@@ -29,10 +30,8 @@ from bot.meetings.commands import (
     require_in_group,
     require_runner,
     tz_name,
-    when,
     which_group,
 )
-from bot.meetings.recurrence import DATE_USAGE, month_index, parse_date, to_local
 from bot.runtime.outbox import enqueue_to_group, enqueue_to_member
 from storage.audit import record
 from storage.meetings import (
@@ -108,7 +107,7 @@ def start_meeting(ctx: Context, args: Args) -> Reply:
             if o.status == MeetingStatus.SCHEDULED]
     if not near:
         upcoming = series.next_for_group(ctx.session, group.id or 0, ctx.now)
-        hint = f" The next one is {when(upcoming.starts_at, tz_name(ctx))} ({tz_name(ctx)})." if upcoming else ""
+        hint = f" The next one is {moment_text(upcoming.starts_at, tz_name(ctx))} ({tz_name(ctx)})." if upcoming else ""
         raise UserError(f"The {group.name} has no meeting within 12 hours of now.{hint}")
     occurrence = min(near, key=lambda o: abs(o.starts_at - ctx.now))
     meeting = series.meeting_row(ctx.session, occurrence)
@@ -127,7 +126,7 @@ def end_meeting(ctx: Context, args: Args) -> Reply:
     require_runner(ctx, group, "end a meeting")
     meeting.status, meeting.ended_at = MeetingStatus.ENDED, ctx.now
     carried = carry_over(ctx.session, meeting)
-    meeting.minutes = minutes_reply(ctx.session, meeting, dialect("console"), carried).plain_text()
+    meeting.minutes = minutes_reply(ctx.session, meeting, PLAIN, carried).plain_text()
     enqueue_to_group(ctx.session, group.id or 0, f"meeting.minutes:{meeting.id}",
                      lambda m: minutes_reply(ctx.session, meeting, m, carried))
     given = ctx.session.exec(select(ActionItem).where(ActionItem.meeting_id == meeting.id)
@@ -192,7 +191,7 @@ def minutes_reply(session: Session, meeting: Meeting, markup: Dialect, carried: 
         info=[n.text for n in notes if n.kind == NoteKind.INFO],
         owners=sorted(by_owner.items()), carried=carried)
     return Reply(title=f"Minutes: {group.name}, {occurrence.cadence.title}, "
-                       f"{when(occurrence.starts_at, occurrence.cadence.timezone)} ({occurrence.cadence.timezone})",
+                       f"{moment_text(occurrence.starts_at, occurrence.cadence.timezone)} ({occurrence.cadence.timezone})",
                  sections=[text], context="See your open actions with /ci actions.")
 
 

@@ -18,7 +18,8 @@ from datetime import date, datetime, time, timedelta
 from sqlmodel import Session, col, or_, select
 
 from bot.core.errors import UserError
-from bot.meetings.recurrence import occurrences, shortest_gap, to_local, to_utc
+from bot.core.time import to_local, to_utc
+from bot.meetings.recurrence import occurrences, shortest_gap
 from storage.meetings import AgendaItem, Cadence, Meeting, MeetingStatus
 
 _WINDOWS = (timedelta(days=10), timedelta(days=40), timedelta(days=400), timedelta(days=366 * 5))
@@ -330,3 +331,8 @@ def next_events(session: Session, cadences: Sequence[Cadence], now: datetime) ->
     """`next_event_at` of many cadences at once, reading their meeting rows in a few queries."""
     known = known_rows(session, [c.id for c in cadences if c.id is not None], now)
     return {c.id: next_event_at(session, c, now, known[c.id]) for c in cadences if c.id is not None}
+
+
+def stamp(moment: datetime) -> str:
+    """A UTC moment as a compact, stable part of an outbox key."""
+    return f"{moment:%Y%m%dT%H%MZ}"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,12 +20,10 @@ from sqlmodel import Session, col, select
 
 from bot.core.delivery import Target
 from bot.core.messages import Reply, reply_to_dict
-from bot.core.render import Dialect, dialect
+from bot.core.registry import Registry, registry_of
+from bot.core.render import Dialect
 from storage.initiative import ChannelBinding, Platform, PlatformIdentity
 from storage.outbox import OutboxMessage, OutboxStatus
-
-if TYPE_CHECKING:
-    from bot.runtime.scheduler import Scheduler
 
 Build = Callable[[Dialect], Reply]
 RETENTION = timedelta(days=90)
@@ -76,7 +73,7 @@ def enqueue_to_group(session: Session, group_id: int, key: str, build: Build, *,
     for binding in bindings:
         target = Target(str(binding.platform), team_id=binding.team_id, channel_id=binding.channel_id)
         if target.platform not in replies:
-            replies[target.platform] = build(dialect(target.platform))
+            replies[target.platform] = build(registry_of(session).dialect_for(target.platform))
         reply = replies[target.platform]
         queued += enqueue(session, f"{key}@{target.platform}:{binding.channel_id}", target, reply,
                           not_before=not_before)
@@ -99,15 +96,16 @@ def enqueue_to_member(session: Session, member_id: int, key: str, build: Build, 
     queued = 0
     for identity in identities:
         target = Target(str(identity.platform), user_id=identity.platform_user_id)
-        reply = build(dialect(target.platform))
+        reply = build(registry_of(session).dialect_for(target.platform))
         queued += enqueue(session, f"{key}@{target.platform}:{identity.platform_user_id}", target, reply,
                           not_before=not_before)
     return queued
 
 
-def install(scheduler: Scheduler, every: timedelta = PURGE_EVERY) -> None:
-    """Register the periodic `purge` of old delivered messages on `scheduler`."""
-    scheduler.every("outbox:purge", every, f"{__name__}:purge", days=RETENTION.days)
+def register(registry: Registry) -> None:
+    """Name the `purge` job and run it every `PURGE_EVERY`."""
+    registry.job("outbox.purge", purge)
+    registry.periodic("outbox:purge", PURGE_EVERY, "outbox.purge", days=RETENTION.days)
 
 
 def purge(session: Session, now: datetime, days: float = RETENTION.days) -> int:

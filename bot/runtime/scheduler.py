@@ -1,12 +1,14 @@
 """The bot's scheduler: APScheduler 3.x wrapped once, with jobs persisted in the bot's database.
 
-A job is a plain module-level function ``fn(session, now, **data) -> None`` named by
-``"module:function"``; `data` holds plain values (ids, strings), never objects. Every
-stored job points at the one static entry point `run_job`, which opens a session,
-calls the function with the clock's time, commits, and logs (never raises) errors,
-so a failing job never stops the scheduler. The database is the source of truth:
-reconcilers rebuild the jobs from it when the scheduler starts, and `Scheduler.sweep`
-runs one again periodically to pick up changes made while the bot runs.
+A job is a plain function ``fn(session, now, **data) -> None`` that a capability
+registered under a name (``registry.job("meetings.fire", fire)``); `data` holds plain
+values (ids, strings), never objects. Stored jobs hold only that name, so moving a
+module never breaks them. Every stored job points at the one static entry point
+`run_job`, which looks the name up in the registry, opens a session, calls the
+function with the clock's time, commits, and logs (never raises) errors, so a failing
+job never stops the scheduler. The database is the source of truth: the registry's
+reconcilers rebuild the jobs from it when the scheduler starts (`install`), and run
+again periodically to pick up changes made while the bot runs.
 
 With the system clock the scheduler fires jobs in real time. With any other clock
 (a ManualClock in tests) it stays paused and `run_due` drives time instead.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,18 +33,19 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from apscheduler.util import datetime_to_utc_timestamp, ref_to_obj
+from apscheduler.util import datetime_to_utc_timestamp
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.core.clock import Clock, SystemClock
-from storage.db import session_scope
+from bot.core.registry import Registry, bot_session
 from storage.jobs import JOBS_TABLE, scheduled_jobs
 
 log = logging.getLogger(__name__)
 
 DEFAULT_GRACE = timedelta(minutes=30)
+SWEEP_JOB = "scheduler.sweep"  # the built-in job that runs a registered reconciler again
 Reconciler = Callable[[Session, "Scheduler", datetime], None]
 _running: contextvars.ContextVar[Scheduler] = contextvars.ContextVar("cibot_scheduler")
 # Changes asked for inside a job or reconciler, applied only once its transaction commits.
@@ -52,9 +56,10 @@ _deferred: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars
 class Scheduler:
     """Persistent jobs on the bot's database, with intent-named methods and one error path."""
 
-    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
+    def __init__(self, engine: Engine, clock: Clock | None = None, registry: Registry | None = None) -> None:
         self.engine = engine
         self.clock = clock or SystemClock()
+        self.registry = registry or Registry()
         self._reconcilers: list[Reconciler] = []
         self._store = SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)
         self._aps = AsyncIOScheduler(
@@ -86,7 +91,7 @@ class Scheduler:
             await asyncio.sleep(0)  # AsyncIOScheduler finishes shutting down on the next tick
 
     def at(self, job_id: str, when: datetime, job: str, *, grace: timedelta = DEFAULT_GRACE, **data: Any) -> None:
-        """Run `job` ("module:function") once at `when` with `data`, replacing any job `job_id`.
+        """Run the registered `job` once at `when` with `data`, replacing any job `job_id`.
 
         A job that could not run on time (the bot was down) still runs if it is at
         most `grace` late; several missed runs are coalesced into one.
@@ -106,7 +111,8 @@ class Scheduler:
         Its first fire time is computed from the scheduler's clock, not the wall clock;
         for a fixed interval use `every`, which starts the interval on that clock too.
         """
-        ref_to_obj(job)  # fail now, not at run time, if the job cannot be imported
+        if job not in self.registry.jobs and job != SWEEP_JOB:
+            raise LookupError(f"no job named {job!r} is registered")
         first = trigger.get_next_fire_time(None, self.clock.now())
         self._change(lambda: self._aps.add_job(
             run_job, trigger, args=(job_id, job), kwargs=data, id=job_id, name=job,
@@ -144,18 +150,30 @@ class Scheduler:
         """Register `fn(session, scheduler, now)`, which (re)creates jobs from what the database holds."""
         self._reconcilers.append(fn)
 
-    def sweep(self, job_id: str, interval: timedelta, reconciler: str, **data: Any) -> None:
-        """Run the reconciler `reconciler` ("module:function") with `data` every `interval`, as job `job_id`.
+    def install(self, *, only: tuple[str, ...] = (), every: dict[str, timedelta] | None = None) -> None:
+        """Take the registry's reconcilers and periodic jobs: run at start, then repeated.
 
-        This keeps the stored jobs matching changes made from chat while the bot runs,
-        without flows holding the scheduler.
+        `only` limits them to reconcilers and jobs whose names start with one of its
+        prefixes; `every` overrides a reconciler's interval by name (tests that walk
+        through months sweep less often).
         """
-        ref_to_obj(reconciler)  # fail now, not at run time, if it cannot be imported
-        self.every(job_id, interval, f"{__name__}:run_reconciler", reconciler=reconciler, **data)
+        def wanted(name: str) -> bool:
+            return not only or name.startswith(only)
+
+        for reconciler in self.registry.reconcilers:
+            if not wanted(reconciler.name):
+                continue
+            interval = (every or {}).get(reconciler.name, reconciler.every)
+            self.add_reconciler(functools.partial(reconciler.fn, sweep_every=interval, sweeping=False))
+            self.every(f"{reconciler.name}:sweep", interval, SWEEP_JOB, reconciler=reconciler.name,
+                       seconds=interval.total_seconds())
+        for periodic in self.registry.periodic_jobs:
+            if wanted(periodic.job):
+                self.every(periodic.job_id, periodic.every, periodic.job, **periodic.data)
 
     def reconcile_now(self) -> None:
         """Run every reconciler in one transaction, so the stored jobs match the database."""
-        with _changes_after_commit(), session_scope(self.engine) as session:
+        with _changes_after_commit(), bot_session(self.engine, self.registry) as session:
             session.info["scheduler"] = self
             for reconciler in self._reconcilers:
                 reconciler(session, self, self.clock.now())
@@ -208,13 +226,17 @@ def scheduler_of(session: Session) -> Scheduler:
     return session.info["scheduler"]
 
 
-def run_reconciler(session: Session, now: datetime, reconciler: str, **data: Any) -> None:
-    """The periodic job `Scheduler.sweep` installs: run `reconciler` with the running scheduler."""
-    ref_to_obj(reconciler)(session, scheduler_of(session), now, **data)
+def _sweep(session: Session, now: datetime, reconciler: str, seconds: float) -> None:
+    """The built-in periodic job: run the registered reconciler `reconciler` again."""
+    scheduler = scheduler_of(session)
+    found = next((r for r in scheduler.registry.reconcilers if r.name == reconciler), None)
+    if found is None:
+        raise LookupError(f"no reconciler named {reconciler!r} is registered")
+    found.fn(session, scheduler, now, sweep_every=timedelta(seconds=seconds), sweeping=True)
 
 
 def run_job(job_id: str, job: str, **data: Any) -> None:
-    """The static entry point of every stored job: run `job` in a session with the clock's time.
+    """The static entry point of every stored job: run the job named `job` with the clock's time.
 
     Commits when the job returns, then applies the scheduling changes the job asked
     for; when it raises, rolls back, drops those changes and logs the error with the
@@ -222,8 +244,8 @@ def run_job(job_id: str, job: str, **data: Any) -> None:
     """
     scheduler = _running.get()
     try:
-        fn = ref_to_obj(job)
-        with _changes_after_commit(), session_scope(scheduler.engine) as session:
+        fn = _sweep if job == SWEEP_JOB else scheduler.registry.jobs[job]
+        with _changes_after_commit(), bot_session(scheduler.engine, scheduler.registry) as session:
             session.info["scheduler"] = scheduler
             fn(session, scheduler.clock.now(), **data)
     except Exception:

@@ -12,8 +12,8 @@ import io
 
 import discord
 
+from bot.adapters.discord.dialect import DISCORD
 from bot.core.messages import Reply, clip
-from bot.core.render import escape
 
 COLOUR = discord.Colour(0x2E7D6B)
 EMPTY = "\u200b"  # Discord rejects empty embed parts
@@ -26,7 +26,7 @@ _SHORTENED = "\n…(shortened: Discord shows at most 6,000 characters per messag
 
 def plain(text: str, limit: int) -> str:
     """Plain `text` made inert as Discord markdown, cut to `limit` characters."""
-    return clip(escape(text, "discord"), limit)
+    return clip(DISCORD.escape(text), limit)
 
 
 def embeds_for(reply: Reply) -> list[discord.Embed]:

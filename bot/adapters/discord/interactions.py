@@ -19,6 +19,7 @@ from typing import Any
 
 import discord
 
+from bot.adapters.discord.dialect import DISCORD
 from bot.adapters.discord.embeds import (
     allowed_mentions_for,
     embeds_for,
@@ -38,7 +39,6 @@ from bot.core.messages import (
     clip,
 )
 from bot.core.messages import Field as ReplyField
-from bot.core.render import escape
 
 DEFER_AFTER = 1.5  # seconds; Discord drops an interaction not answered within 3
 MODAL_TIMEOUT = 30 * 60.0  # an unsubmitted modal is forgotten after this long
@@ -206,7 +206,7 @@ async def show_errors(interaction: discord.Interaction, form: FormState | None, 
     """List each field's error privately, with a button reopening the form as it was filled in."""
     labels = {f.name: f.label for f in form.form.fields} if form else {}
     reply = Reply(title="Some answers need fixing",
-                  fields=[ReplyField(labels.get(name, name), escape(message, "discord"), inline=False)
+                  fields=[ReplyField(labels.get(name, name), DISCORD.escape(message), inline=False)
                           for name, message in errors.errors.items()],
                   ephemeral=True)
     view = None

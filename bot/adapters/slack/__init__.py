@@ -1,12 +1,6 @@
 """The Slack adapter: `/ci`, buttons, modals and App Home on slack-bolt's async app.
 
-Entry points for the composition root: `build_slack_app`, `run_slack`,
-`SlackSettings` and `SlackSender` (the outbox's Sender for Slack).
+Import the submodules (`app`, `server`, `sender`, `settings`) when Slack is actually
+used; this package itself imports nothing, so the CLI and the composition root can
+take its `dialect` without loading slack-bolt.
 """
-
-from bot.adapters.slack.app import build_slack_app
-from bot.adapters.slack.sender import SlackSender
-from bot.adapters.slack.server import run_slack
-from bot.adapters.slack.settings import SlackConfigError, SlackSettings
-
-__all__ = ["SlackConfigError", "SlackSender", "SlackSettings", "build_slack_app", "run_slack"]

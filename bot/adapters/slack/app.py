@@ -19,13 +19,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.background import Background
 from bot.adapters.slack.blocks import ACTION_PATTERN, action_name, home_view
+from bot.adapters.slack.dialect import SLACK
 from bot.adapters.slack.modals import FormOrigin, form_values, form_view, modal_errors
 from bot.adapters.slack.post import Surface, show
 from bot.adapters.slack.settings import SlackSettings
 from bot.core.context import Origin
 from bot.core.core import Core
 from bot.core.messages import FormErrors, Reply
-from bot.core.render import escape
 
 COMMAND = "/ci"
 SUBMIT_BUDGET = 2.0  # seconds the core may take before a modal submission is acknowledged anyway
@@ -131,7 +131,7 @@ class _Listeners:
                       surface: Surface, trigger_id: str) -> None:
         result: Reply | FormErrors = await work
         if isinstance(result, FormErrors):
-            result = Reply(sections=[escape(f"{name}: {message}", "slack")
+            result = Reply(sections=[SLACK.escape(f"{name}: {message}")
                                      for name, message in result.errors.items()], ephemeral=True)
         await self._present(client, result, origin, surface, trigger_id)
 

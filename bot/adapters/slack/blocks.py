@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.adapters.slack.dialect import SLACK
 from bot.core.messages import Button, ButtonStyle, Field, Home, Reply
-from bot.core.render import escape
 
 HEADER_MAX = 150
 SECTION_MAX = 3000
@@ -70,11 +70,11 @@ def reply_blocks(reply: Reply, limit: int = MESSAGE_BLOCKS_MAX) -> list[Block]:
 
 def fallback_text(reply: Reply) -> str:
     """The notification text sent with the blocks: the reply as mrkdwn with plain parts escaped."""
-    parts: list[str] = [escape(reply.title, "slack")] if reply.title else []
+    parts: list[str] = [SLACK.escape(reply.title)] if reply.title else []
     parts += reply.sections
-    parts += [f"{escape(f.label, 'slack')}: {f.value}" for f in reply.fields]
+    parts += [f"{SLACK.escape(f.label)}: {f.value}" for f in reply.fields]
     if reply.context:
-        parts.append(escape(reply.context, "slack"))
+        parts.append(SLACK.escape(reply.context))
     return cut_mrkdwn("\n".join(p for p in parts if p), FALLBACK_MAX) or " "
 
 
@@ -128,7 +128,7 @@ def _section(text: str) -> Block:
 
 
 def _field_text(field: Field, limit: int) -> str:
-    return cut_mrkdwn(f"*{escape(field.label, 'slack')}*\n{field.value}", limit)
+    return cut_mrkdwn(f"*{SLACK.escape(field.label)}*\n{field.value}", limit)
 
 
 def _field_blocks(fields: list[Field]) -> list[Block]:
