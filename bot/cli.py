@@ -263,22 +263,15 @@ def audit_verify() -> None:
                "if the newest events were deleted.")
 
 
-def _export(kind: str, fmt: str, output: Path | None, initiative: str) -> None:
-    from importlib import import_module
+def _export(render: Callable[[Session, int], str], fmt: str, output: Path | None, initiative: str) -> None:
+    from storage.ids import id_of
 
     if fmt != "csv":
         raise fail("--format csv is the only export format")
-    module, function = EXPORTS[kind].split(":")
     with database_session() as session:
-        text = getattr(import_module(module), function)(session, pick_initiative(session, initiative).id)
+        text = render(session, id_of(pick_initiative(session, initiative)))
     _write(text, output)
 
-
-EXPORTS = {
-    "decisions": "bot.decisions.domain:export_decisions",
-    "measures": "bot.measures.exports:export_measures",
-    "submissions": "bot.measures.exports:export_submissions",
-}
 FormatOption = Annotated[str, typer.Option("--format", help="csv")]
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")]
 
@@ -286,19 +279,25 @@ OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="File 
 @export_app.command("decisions")
 def export_decisions(fmt: FormatOption = "csv", output: OutputOption = None, initiative: InitiativeOption = "") -> None:
     """The decision log: proposals, rules, tallies and outcomes (never anonymous votes)."""
-    _export("decisions", fmt, output, initiative)
+    from bot.decisions.domain import export_decisions as render
+
+    _export(render, fmt, output, initiative)
 
 
 @export_app.command("measures")
 def export_measures(fmt: FormatOption = "csv", output: OutputOption = None, initiative: InitiativeOption = "") -> None:
     """Every indicator with its definition, unit, baseline, targets and latest value."""
-    _export("measures", fmt, output, initiative)
+    from bot.measures.exports import export_measures as render
+
+    _export(render, fmt, output, initiative)
 
 
 @export_app.command("submissions")
 def export_submissions(fmt: FormatOption = "csv", output: OutputOption = None, initiative: InitiativeOption = "") -> None:
     """Every submitted value, per period, partner and disaggregation cell, with corrections."""
-    _export("submissions", fmt, output, initiative)
+    from bot.measures.exports import export_submissions as render
+
+    _export(render, fmt, output, initiative)
 
 
 def main() -> None:

@@ -39,7 +39,7 @@ def test_submit_by_command_then_correct_with_a_reason_keeps_history(ready: Chat,
     assert "62.5% → 63.0%" in text_of(tom.say('/ci submit readiness 63 --reason "late roster"'))
     history = text_of(ready.as_("maria").say("/ci submissions readiness"))
     assert "Riverbend Unified School District: 63.0% (late), by Tom Nguyen" in history
-    assert "corrected Mar 02 09:00 by Tom Nguyen: 62.5% → 63.0% · reason: late roster" in history
+    assert "corrected Mon 02 Mar 2026 09:00 by Tom Nguyen: 62.5% → 63.0% · reason: late roster" in history
     with session_scope(engine) as s:
         assert [(r.old_value, r.new_value, r.reason) for r in s.exec(select(SubmissionRevision))] == [
             (62.5, 63.0, "late roster")]
@@ -120,7 +120,7 @@ def test_status_lists_submitted_outstanding_and_late_and_home_lists_what_is_due(
     ready.as_("aisha").say("/ci submit readiness 70")
     status = ready.as_("maria").say("/ci status")
     text = text_of(status)
-    assert "Kindergarten readiness 2025-Q4 due Sat Jan 10: 1 of 3 in." in text
+    assert "Kindergarten readiness 2025-Q4 due Sat 10 Jan 2026: 1 of 3 in." in text
     assert "Submitted: Aisha Bello (First Steps Family Center) (late)" in text
     assert "Late: Lena Fischer (Parents Together), Tom Nguyen (Riverbend Unified School District)" in text
     assert [b.label for b in status.buttons] == [
@@ -130,7 +130,7 @@ def test_status_lists_submitted_outstanding_and_late_and_home_lists_what_is_due(
     assert [b.label for b in mine.buttons] == ["Submit enrolled 2025-Q4", "Submit readiness 2025-Q4"]
     ready.as_("tom").say("/ci submit readiness 61 --period 2025-Q3")  # Q3 now unfinished: 1 of 3 sent it
     again = ready.as_("maria").say("/ci status")
-    assert "Kindergarten readiness 2025-Q3 due Fri Oct 10: 1 of 3 in." in text_of(again)
+    assert "Kindergarten readiness 2025-Q3 due Fri 10 Oct 2025: 1 of 3 in." in text_of(again)
     assert "Re-send readiness 2025-Q3 (2)" in [b.label for b in again.buttons]
     assert "enrolled 2025-Q3" not in text_of(again)  # nobody has sent it: collection never started
 

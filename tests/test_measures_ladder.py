@@ -104,7 +104,7 @@ async def test_a_quarter_of_prompts_follow_ups_nudges_and_flags(
     assert "ULENA" not in prompts and "UJAMES" not in prompts  # away: her delegate is asked, his nobody
     olga = prompts["UOLGA"][0]
     assert "Lena Fischer is out of office, so I'm asking you as their delegate" in olga
-    assert "*Kindergarten readiness* for 2026-Q1 is due Fri Apr 10 from Parents Together" in olga
+    assert "*Kindergarten readiness* for 2026-Q1 is due Fri 10 Apr 2026 from Parents Together" in olga
     assert "Race/ethnicity" in olga and "--for lena" in olga
     assert any("Last period (2025-Q4) you reported 61.2%" in t for t in prompts["UTOM"])
     assert {r.user_id for r in rows if r.platform == "discord"} == {

@@ -199,7 +199,7 @@ async def test_jobs_stored_by_module_path_before_the_reshape_are_rebuilt_by_name
     upgrade(engine)
     registry = build_registry()
     scheduler = Scheduler(engine, clock, registry)
-    scheduler.install()
+    scheduler.install(every={name: timedelta(days=1) for name in ("meetings", "decisions", "measures")})
     await scheduler.start()
     try:
         with engine.connect() as conn:

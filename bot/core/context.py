@@ -50,13 +50,13 @@ class Context:
     def require_member(self) -> Member:
         """The calling member, or a clear refusal for people who are not registered."""
         if self.member is None:
-            raise NotRegistered(registration_hint(self.origin))
+            raise NotRegistered(registration_hint(self.origin, self.markup.local))
         return self.member
 
     def require_initiative(self) -> Initiative:
         """The initiative this request belongs to, or a refusal saying how to bind the channel."""
         if self.initiative is None:
-            raise NotRegistered(registration_hint(self.origin))
+            raise NotRegistered(registration_hint(self.origin, self.markup.local))
         return self.initiative
 
     def in_kind(self, *kinds: GroupKind) -> bool:
@@ -75,9 +75,9 @@ class Context:
         return member
 
 
-def registration_hint(origin: Origin) -> str:
-    """What an unknown user or an unbound channel should do to get set up."""
-    if origin.platform == "console":
+def registration_hint(origin: Origin, local: bool) -> str:
+    """What an unknown user should do to get set up (`local`: in a session on this machine)."""
+    if local:
         return ("You are not a member of this initiative. Start the shell as a member "
                 "with `cibot shell --as KEY` (keys are in the initiative YAML).")
     return (

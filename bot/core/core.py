@@ -90,7 +90,7 @@ class Core:
         def run(ctx: Context) -> Home:
             title = ctx.initiative.name if ctx.initiative else "cibot"
             if ctx.member is None:
-                return Home(title, [Reply(title="Welcome", sections=[ctx.markup.escape(registration_hint(origin))])])
+                return Home(title, [Reply(title="Welcome", sections=[ctx.markup.escape(registration_hint(origin, ctx.markup.local))])])
             replies = [reply for section in self.registry.home_sections for reply in section(ctx)]
             return Home(title, replies)
         result = self._guarded(origin, run)
@@ -110,7 +110,7 @@ class Core:
     def speaker(self, origin: Origin) -> str | None:
         """The member `origin` speaks as, as "Name, Organization"; None for someone the initiative does not know."""
         with bot_session(self.engine, self.registry) as session:
-            member = resolve(session, origin).member
+            member = resolve(session, origin, local=self.registry.dialect_for(origin.platform).local).member
             if member is None:
                 return None
             return f"{member.name}, {member.organization}" if member.organization else member.name
@@ -122,11 +122,12 @@ class Core:
                                      .order_by(col(Member.key)).limit(limit)))
 
     def _context(self, session: Session, origin: Origin) -> Context:
-        who = resolve(session, origin)
+        markup = self.registry.dialect_for(origin.platform)
+        who = resolve(session, origin, local=markup.local)
         return Context(
             session=session,
             origin=origin,
-            markup=self.registry.dialect_for(origin.platform),
+            markup=markup,
             now=self.clock.now(),
             initiative=who.initiative,
             member=who.member,
@@ -145,8 +146,8 @@ class Core:
             log.exception("unhandled error (ref %s) for %s", ref, origin)
             return Reply(
                 title="Something went wrong on our side",
-                sections=[f"Nothing was changed. Please try again; if it keeps happening, "
-                          f"tell your backbone team and quote reference {ref}."],
+                sections=[Markup(f"Nothing was changed. Please try again; if it keeps happening, "
+                                 f"tell your backbone team and quote reference {ref}.")],
                 ephemeral=True,
             )
 
@@ -154,10 +155,11 @@ class Core:
 def _check_access(ctx: Context, access: Access) -> None:
     if access == Access.ANYONE:
         if ctx.initiative is None:
-            raise NotRegistered(unbound_hint(ctx.origin) if ctx.origin.channel_id else registration_hint(ctx.origin))
+            raise NotRegistered(unbound_hint(ctx.origin) if ctx.origin.channel_id
+                                  else registration_hint(ctx.origin, ctx.markup.local))
         return
     if ctx.member is None:
-        raise NotRegistered(registration_hint(ctx.origin))
+        raise NotRegistered(registration_hint(ctx.origin, ctx.markup.local))
     if access == Access.BACKBONE and not ctx.is_backbone():
         raise NotAllowed("Only backbone staff can do that. Ask your backbone team if it needs doing.")
 

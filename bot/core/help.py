@@ -6,6 +6,7 @@ from bot.core.args import Args
 from bot.core.context import Context
 from bot.core.messages import Field, Reply
 from bot.core.registry import Access, Registry
+from bot.core.render import Markup
 from bot.core.router import help_topics
 
 _ACCESS_NOTE = {Access.BACKBONE: " (backbone staff)", Access.ANYONE: "", Access.MEMBER: ""}
@@ -29,7 +30,7 @@ def register(registry: Registry) -> None:
         lines = [m.render("core/help_line.j2", command=c, note=_ACCESS_NOTE[c.access]) for c in commands]
         return Reply(
             title="cibot commands",
-            sections=["\n".join(lines)],
+            sections=[Markup("\n").join(lines)],
             context="Type /ci help COMMAND for details, e.g. /ci help glossary.",
             ephemeral=True,
         )

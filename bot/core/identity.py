@@ -21,17 +21,17 @@ class Identity:
     groups: dict[int, tuple[Group, str]]
 
 
-def resolve(session: Session, origin: Origin) -> Identity:
+def resolve(session: Session, origin: Origin, *, local: bool = False) -> Identity:
     """Find the initiative, group and member behind `origin`.
 
     The channel's binding decides the initiative; a direct message falls back to the
-    initiative the user is registered in (when that is unambiguous), and the local
-    console falls back to the only initiative there is.
+    initiative the user is registered in (when that is unambiguous), and a `local`
+    session (the console) falls back to the only initiative there is.
     """
     group, initiative = _bound_group(session, origin)
     member, members_initiative = _member(session, origin, initiative.id if initiative else None)
     initiative = initiative or members_initiative
-    if initiative is None and origin.platform == "console":
+    if initiative is None and local:
         only = session.exec(select(Initiative).limit(2)).all()
         initiative = only[0] if len(only) == 1 else None
     groups: dict[int, tuple[Group, str]] = {}

@@ -50,6 +50,7 @@ class Dialect:
     """
 
     platform = "console"
+    local = True  # a session on this machine: its user picks who they are and the only initiative applies
     form_page_size: int | None = None  # inputs one form page can show; None: no limit
     label_limit: int | None = None  # characters a form field label can have
 

@@ -90,22 +90,22 @@ def proposal_card(session: Session, m: Dialect, decision: Decision) -> Reply:
                     + indicator_items(session, m, decision, today))
     rule = Rule(decision.rule)
     fields = [
-        Field("Rule", f"{rule.value}: {rule.explained}"),
+        Field("Rule", m.escape(f"{rule.value}: {rule.explained}")),
         Field("Closes" if decision.status == DecisionStatus.OPEN else "Closed",
-              moment_text(decision.closed_at or decision.closes_at, tz, with_zone=True)),
-        Field("Quorum", decision.quorum),
+              m.escape(moment_text(decision.closed_at or decision.closes_at, tz, with_zone=True))),
+        Field("Quorum", m.escape(decision.quorum)),
     ]
     if decision.count_by == CountBy.ORGANIZATION:
-        fields.append(Field("Counting", f"one vote per organization; divided organizations {decision.split_as}"))
+        fields.append(Field("Counting", m.escape(f"one vote per organization; divided organizations {decision.split_as}")))
     if decision.anonymous:
-        fields.append(Field("Ballot", "secret: nobody, not even the bot, can show who voted what"))
+        fields.append(Field("Ballot", m.escape("secret: nobody, not even the bot, can show who voted what")))
     if decision.outcome:
         label = "Reason for withdrawal" if decision.status == DecisionStatus.WITHDRAWN else "Outcome"
         fields.append(Field(label, m.escape(decision.outcome), inline=False))
     is_open = decision.status == DecisionStatus.OPEN
     counted = m.escape("Agreed in a meeting; no vote was held.") if decision.meeting_id else count_text(
         m, decision, tally)
-    sections: list[str] = [s for s in (body, counted) if s]
+    sections: list[Markup] = [s for s in (body, counted) if s]
     if not is_open:
         sections.append(m.escape(f"Status: {decision.status}."))
     by = f" by {proposer.name}" if proposer else ""

@@ -390,13 +390,13 @@ def policy_command(ctx: Context, args: Args) -> Reply:
     policy = (decisions.set_policy(ctx.session, group, ctx.require_member(), args.options)
               if args.options else decisions.policy_for(ctx.session, id_of(group)))
     return Reply(title=f"Decisions in {group.name}", ephemeral=True, fields=[
-        Field("Propose", ("backbone staff, " if policy.backbone_proposes else "") + policy.propose_roles),
-        Field("Vote", policy.vote_roles), Field("Rule", policy.rule), Field("Quorum", policy.quorum),
-        Field("Counting", f"per {policy.count_by}" + (f", divided: {policy.split_as}"
-                                                     if policy.count_by == "organization" else "")),
-        Field("Reasons", "required" if policy.reason_required else "optional"),
-        Field("Ballot", "secret" if policy.anonymous else "open"),
-        Field("Reminder", f"{policy.remind_hours} h before close"),
+        Field("Propose", ctx.markup.escape(("backbone staff, " if policy.backbone_proposes else "") + policy.propose_roles)),
+        Field("Vote", ctx.markup.escape(policy.vote_roles)), Field("Rule", ctx.markup.escape(policy.rule)), Field("Quorum", ctx.markup.escape(policy.quorum)),
+        Field("Counting", ctx.markup.escape(f"per {policy.count_by}" + (f", divided: {policy.split_as}"
+                                                     if policy.count_by == "organization" else ""))),
+        Field("Reasons", ctx.markup.escape("required" if policy.reason_required else "optional")),
+        Field("Ballot", ctx.markup.escape("secret" if policy.anonymous else "open")),
+        Field("Reminder", ctx.markup.escape(f"{policy.remind_hours} h before close")),
     ])
 
 
@@ -408,7 +408,7 @@ def waiting_votes(ctx: Context) -> list[Reply]:
     if not waiting:
         return []
     return [Reply(title="Votes waiting for you",
-                  sections=["\n".join(log_line(ctx.session, ctx.markup, d, ctx.timezone) for d in waiting)],
+                  sections=[Markup("\n").join(log_line(ctx.session, ctx.markup, d, ctx.timezone) for d in waiting)],
                   context="Vote with the buttons in the channel or /ci vote ID agree|abstain|disagree.")]
 
 
@@ -472,7 +472,7 @@ def log_command(ctx: Context, args: Args) -> Reply:
     if not found:
         return Reply(sections=[ctx.markup.escape("No decisions match that.")], ephemeral=True)
     lines = [log_line(ctx.session, ctx.markup, d, ctx.timezone) for d in found]
-    return Reply(title="Decisions", sections=["\n".join(lines)], ephemeral=True,
+    return Reply(title="Decisions", sections=[Markup("\n").join(lines)], ephemeral=True,
                  context="See one with /ci decision ID.")
 
 
@@ -484,11 +484,11 @@ def show_command(ctx: Context, args: Args) -> Reply:
     reply.ephemeral = True
     lines = vote_lines(ctx.session, m, decision)
     if lines:
-        reply.fields.append(Field("Votes", "\n".join(lines), inline=False))
+        reply.fields.append(Field("Votes", Markup("\n").join(lines), inline=False))
     elif decision.anonymous:
         reply.fields.append(Field("Votes", m.escape("Secret ballot: only the counts are kept."), inline=False))
     if decision.review_at:
-        reply.fields.append(Field("Review", moment_text(decision.review_at, ctx.timezone, with_zone=True)))
+        reply.fields.append(Field("Review", ctx.markup.escape(moment_text(decision.review_at, ctx.timezone, with_zone=True))))
     return reply
 
 

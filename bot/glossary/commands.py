@@ -24,6 +24,7 @@ from bot.core.messages import (
     Reply,
 )
 from bot.core.registry import Access, Registry
+from bot.core.render import Markup
 from bot.glossary import book
 from storage.ids import id_of
 from storage.models import GlossaryTerm, GroupKind, Member
@@ -141,7 +142,7 @@ def list_terms(ctx: Context, args: Args) -> Reply:
     hint = (f"{more} more not shown; narrow the list with /ci glossary list LETTERS." if more > 0
             else "Type /ci glossary TERM to read one.")
     title = f"Glossary: {prefix}…" if prefix else "Glossary"
-    return Reply(title=title, sections=["\n".join(lines)], context=hint, ephemeral=True)
+    return Reply(title=title, sections=[Markup("\n").join(lines)], context=hint, ephemeral=True)
 
 
 def history(ctx: Context, args: Args) -> Reply:
@@ -155,7 +156,7 @@ def history(ctx: Context, args: Args) -> Reply:
             "glossary/glossary_history_line.j2", when=f"{at.day} {at:%b %Y %H:%M %Z}",
             who=member.name if member else "the glossary file", action=revision.action,
             summary=revision.summary))
-    return Reply(title=f"History of {term.term}", sections=["\n".join(lines) or "No changes recorded."],
+    return Reply(title=f"History of {term.term}", sections=[Markup("\n").join(lines) or ctx.markup.escape("No changes recorded.")],
                  context=f"Times are in {tz.key}.", ephemeral=True)
 
 
@@ -163,9 +164,9 @@ def misses(ctx: Context, args: Args) -> Reply:
     """The most looked-up words that have no entry, for the backbone to fill in."""
     found = book.top_misses(ctx.session, _initiative_id(ctx))
     if not found:
-        return Reply(sections=["Nobody has looked up a missing term yet."], ephemeral=True)
+        return Reply(sections=[ctx.markup.escape("Nobody has looked up a missing term yet.")], ephemeral=True)
     lines = [ctx.markup.render("glossary/glossary_miss_line.j2", miss=miss) for miss in found]
-    return Reply(title="Looked up, not in the glossary", sections=["\n".join(lines)],
+    return Reply(title="Looked up, not in the glossary", sections=[Markup("\n").join(lines)],
                  context="Add one with /ci glossary add TERM = DEFINITION.", ephemeral=True)
 
 
@@ -226,7 +227,7 @@ def home(ctx: Context) -> list[Reply]:
     """The glossary's part of the home page: its size, and proposals for those who approve."""
     initiative_id = _initiative_id(ctx)
     m = ctx.markup
-    sections: list[str] = [m.render("glossary/glossary_home.j2", count=book.term_count(ctx.session, initiative_id))]
+    sections: list[Markup] = [m.render("glossary/glossary_home.j2", count=book.term_count(ctx.session, initiative_id))]
     if _may_approve(ctx):
         pending = book.proposed_terms(ctx.session, initiative_id)
         sections.append(m.render("glossary/glossary_pending.j2", pending=pending[:10], total=len(pending)))

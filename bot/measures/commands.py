@@ -22,6 +22,7 @@ from bot.core.errors import UserError
 from bot.core.messages import Button, ButtonStyle, FormErrors, Reply
 from bot.core.registry import Access, AgendaView, Registry
 from bot.core.render import Dialect, Markup
+from bot.core.time import day_text, moment_text, month_text
 from bot.glossary import book
 from bot.measures import charts, declare, forms, messages
 from bot.measures import jobs as measure_jobs
@@ -187,15 +188,16 @@ def _receipt(ctx: Context, indicator: Indicator, reporter: IndicatorReporter, do
           subject=f"{indicator.key} {sub.period} {reporter.partner}",
           data={"value": sub.value, "previous": done.previous, "cells": sub.cells})
     if done.previous is not None:
-        said = (f"Corrected {ctx.markup.bold(indicator.name)} for {ctx.markup.escape(reporter.partner)}, "
+        said = Markup(f"Corrected {ctx.markup.bold(indicator.name)} for {ctx.markup.escape(reporter.partner)}, "
                 f"{sub.period}: {format_value(unit, done.previous)} → {format_value(unit, sub.value)}.")
     else:
-        said = (f"Recorded {format_value(unit, sub.value)} as {ctx.markup.bold(indicator.name)} for "
+        said = Markup(f"Recorded {format_value(unit, sub.value)} as {ctx.markup.bold(indicator.name)} for "
                 f"{ctx.markup.escape(reporter.partner)}, {sub.period}. Thank you!")
     if sub.cells:
-        said += f" Broken down by {ctx.markup.escape(', '.join(d.name for d in dimensions_of(indicator) if d.key in sub.cells))}."
+        names = ", ".join(d.name for d in dimensions_of(indicator) if d.key in sub.cells)
+        said = Markup(f"{said} Broken down by {ctx.markup.escape(names)}.")
     if done.late:
-        said += " (It arrived after the due date; the backbone sees it marked late.)"
+        said = Markup(f"{said} (It arrived after the due date; the backbone sees it marked late.)")
     return Reply(title="Data received", sections=[said], ephemeral=True)
 
 
@@ -215,7 +217,7 @@ def progress(ctx: Context, args: Args) -> Reply:
         return reply
     indicators = visible_indicators(ctx.session, initiative_id, viewer)
     if not indicators:
-        return Reply(title="Progress", sections=["No indicators are being tracked yet."], ephemeral=True)
+        return Reply(title="Progress", sections=[ctx.markup.escape("No indicators are being tracked yet.")], ephemeral=True)
     lines = [_summary_text(ctx.markup, s) for s in summaries(ctx.session, indicators, viewer, today)]
     return Reply(title=f"Progress: {initiative.name}", sections=_chunks(lines),
                  context="Type /ci progress INDICATOR for periods, partners, categories and a chart.",
@@ -235,7 +237,7 @@ def _for_caller_only(ctx: Context, viewer: Viewer, indicators: list[Indicator]) 
                for ind in indicators)
 
 
-def _summary_text(m: Dialect, s: Summary) -> str:
+def _summary_text(m: Dialect, s: Summary) -> Markup:
     unit = Unit(s.indicator.unit)
     latest = s.latest
     percent, change = s.percent_of_target, s.change
@@ -243,7 +245,7 @@ def _summary_text(m: Dialect, s: Summary) -> str:
         "measures/measure_summary.j2", s=s,
         latest=format_value(unit, latest.value) if latest else "no data yet",
         period=latest.period if latest else "",
-        target=f"{format_value(unit, s.target.value)} by {s.target.by:%b %Y}" if s.target else "",
+        target=f"{format_value(unit, s.target.value)} by {month_text(s.target.by)}" if s.target else "",
         percent=f"{percent:.0f}%" if percent is not None else "",
         change=format_change(unit, change) if change is not None else "",
         completeness=(f"{latest.submitted} of {s.expected} partners reported {latest.period}" if latest
@@ -268,7 +270,7 @@ def _detail_reply(m: Dialect, d: Detail, glossary: str = "") -> Reply:
         glossary=glossary,
         baseline=(f"{format_value(unit, ind.baseline_value)} ({ind.baseline_period})"
                   if ind.baseline_value is not None else ""),
-        targets=[f"{format_value(unit, t.value)} by {t.by:%b %d, %Y}" for t in d.targets],
+        targets=[f"{format_value(unit, t.value)} by {day_text(t.by)}" for t in d.targets],
     ), _summary_text(m, d.summary)]
     rows = [(t.period, format_value(unit, t.value) if t.value is not None else "withheld (too few partners)",
              t.submitted) for t in d.summary.totals[-DETAIL_PERIODS:]]
@@ -277,29 +279,29 @@ def _detail_reply(m: Dialect, d: Detail, glossary: str = "") -> Reply:
     shown = d.partners if d.partners is not None else d.own
     if shown:
         heading = "By partner" if d.partners is not None else "Your organization"
-        sections.append(f"{m.bold(heading)}, {d.period}:\n" + "\n".join(
-            f"{m.escape(p.partner)}: {format_value(unit, p.value)}" for p in shown))
+        sections.append(Markup(f"{m.bold(heading)}, {d.period}:\n" + "\n".join(
+            f"{m.escape(p.partner)}: {format_value(unit, p.value)}" for p in shown)))
     if d.partners is not None and d.missing:
-        sections.append(f"Not yet in for {d.period}: {m.escape(', '.join(d.missing))}")
+        sections.append(Markup(f"Not yet in for {d.period}: {m.escape(', '.join(d.missing))}"))
     if d.partners is None:
-        sections.append("Partner values of this indicator are shared with the backbone only; you see the totals.")
+        sections.append(m.escape("Partner values of this indicator are shared with the backbone only; you see the totals."))
     for dim in d.dimensions:
         if dim.key in d.cells:
-            sections.append(f"{m.bold('By ' + dim.name)}, {d.period}:\n" + "\n".join(
-                f"{m.escape(cat)}: {format_value(unit, d.cells[dim.key][cat])}" for cat in dim.categories))
+            sections.append(Markup(f"{m.bold('By ' + dim.name)}, {d.period}:\n" + "\n".join(
+                f"{m.escape(cat)}: {format_value(unit, d.cells[dim.key][cat])}" for cat in dim.categories)))
     if (gap := d.gap) is not None:
-        sections.append(f"Largest gap: {m.escape(gap.dimension)}, {m.escape(gap.high[0])} "
+        sections.append(Markup(f"Largest gap: {m.escape(gap.dimension)}, {m.escape(gap.high[0])} "
                         f"{format_value(unit, gap.high[1])} vs {m.escape(gap.low[0])} {format_value(unit, gap.low[1])} "
-                        f"({format_change(unit, gap.size).lstrip('+')}).")
+                        f"({format_change(unit, gap.size).lstrip('+')})."))
     return Reply(title=ind.name, sections=sections,
                  image=charts.progress_chart(ind, d.summary.totals, d.targets))
 
 
-def _chunks(lines: Iterable[str]) -> list[str]:
-    sections: list[str] = []
+def _chunks(lines: Iterable[Markup]) -> list[Markup]:
+    sections: list[Markup] = []
     for line in lines:
         if sections and len(sections[-1]) + len(line) + 2 <= SECTION_LIMIT:
-            sections[-1] += "\n\n" + line
+            sections[-1] = Markup(f"{sections[-1]}\n\n{line}")
         else:
             sections.append(line)
     return sections
@@ -315,7 +317,7 @@ def status(ctx: Context, _args: Args) -> Reply:
     initiative = ctx.require_initiative()
     initiative_id = id_of(initiative)
     today = _today(ctx, initiative)
-    lines: list[str] = []
+    lines: list[Markup] = []
     buttons: list[Button] = []
     for indicator in visible_indicators(ctx.session, initiative_id, viewer_of(ctx)):
         calendar = calendar_of(indicator)
@@ -325,11 +327,11 @@ def status(ctx: Context, _args: Args) -> Reply:
         for state in [period_status(ctx.session, indicator, latest, ctx.now), *unfinished]:
             _status_line(ctx, state, lines, buttons)
     if not lines:
-        return Reply(title="Data status", sections=["No indicators are being tracked yet."], ephemeral=True)
+        return Reply(title="Data status", sections=[ctx.markup.escape("No indicators are being tracked yet.")], ephemeral=True)
     return Reply(title="Data status", sections=_chunks(lines), buttons=buttons[:25], ephemeral=True)
 
 
-def _status_line(ctx: Context, state: PeriodStatus, lines: list[str], buttons: list[Button]) -> None:
+def _status_line(ctx: Context, state: PeriodStatus, lines: list[Markup], buttons: list[Button]) -> None:
     """Add one indicator period's standing to `lines`, and its re-send button while someone is outstanding."""
     lines.append(ctx.markup.render(
         "measures/measure_status.j2", indicator=state.indicator, period=state.period.label, due=messages.due_text(state),
@@ -374,16 +376,16 @@ def submissions(ctx: Context, args: Args) -> Reply:
         rows.append({
             "period": sub.period, "partner": reporter.partner, "value": format_value(unit, sub.value),
             "late": sub.submitted_at >= deadline(ctx.session, indicator, calendar.parse(sub.period)),
-            "by": names.get(sub.submitted_by_id, "unknown"), "at": f"{sub.submitted_at.astimezone(zone):%b %d %H:%M}",
+            "by": names.get(sub.submitted_by_id, "unknown"), "at": moment_text(sub.submitted_at, zone),
             "note": sub.note,
-            "revisions": [{"at": f"{r.changed_at.astimezone(zone):%b %d %H:%M}", "by": names.get(r.changed_by_id, "unknown"),
+            "revisions": [{"at": moment_text(r.changed_at, zone), "by": names.get(r.changed_by_id, "unknown"),
                            "old": format_value(unit, r.old_value), "new": format_value(unit, r.new_value),
                            "reason": r.reason} for r in revisions],
         })
     if not rows:
-        return Reply(title=f"Submissions: {indicator.name}", sections=["Nothing has been submitted yet."], ephemeral=True)
+        return Reply(title=f"Submissions: {indicator.name}", sections=[ctx.markup.escape("Nothing has been submitted yet.")], ephemeral=True)
     return Reply(title=f"Submissions: {indicator.name}",
-                 sections=_chunks(ctx.markup.render("measures/measure_history.j2", rows=rows).split("\n\n")), ephemeral=True)
+                 sections=_chunks(Markup(part) for part in ctx.markup.render("measures/measure_history.j2", rows=rows).split("\n\n")), ephemeral=True)
 
 
 # ---------------------------------------------------------------- declaring indicators
@@ -395,11 +397,11 @@ def list_indicators(ctx: Context, _args: Args) -> Reply:
     lines = []
     for ind in visible_indicators(ctx.session, initiative_id, viewer_of(ctx)):
         reporters = len(reporters_of(ctx.session, id_of(ind)))
-        lines.append(f"{m.bold(ind.name)} ({m.code(ind.key)}): {Unit(ind.unit).value.replace('_', ' ')}, "
+        lines.append(Markup(f"{m.bold(ind.name)} ({m.code(ind.key)}): {Unit(ind.unit).value.replace('_', ' ')}, "
                      f"{ind.polarity} is better, {ind.period_kind}, due {ind.due_days} days after; "
                      f"{reporters} partners; {ind.visibility}"
-                     + (f"\n{m.escape(ind.definition)}" if ind.definition else ""))
-    return Reply(title="Shared indicators", sections=_chunks(lines) or ["No indicators are being tracked yet."],
+                     + (f"\n{m.escape(ind.definition)}" if ind.definition else "")))
+    return Reply(title="Shared indicators", sections=_chunks(lines) or [m.escape("No indicators are being tracked yet.")],
                  context="Type /ci progress INDICATOR to see where one stands.", ephemeral=True)
 
 
@@ -442,10 +444,10 @@ def _declared(ctx: Context, member: Member, initiative_id: int, spec: IndicatorS
                                   "visibility": spec.visibility, "reporters": [k for k, _ in spec.reporters],
                                   "targets": [[value, by.isoformat()] for value, by, _ in spec.targets]})
     said = {"created": "Declared", "updated": "Updated", "unchanged": "Nothing changed for"}[outcome]
-    return Reply(sections=[f"{said} {ctx.markup.bold(spec.name)} ({ctx.markup.code(spec.key)}): "
+    return Reply(sections=[Markup(f"{said} {ctx.markup.bold(spec.name)} ({ctx.markup.code(spec.key)}): "
                            f"{ctx.markup.escape(spec.unit)}, {ctx.markup.escape(spec.period)}, "
                            f"{len(spec.reporters)} reporters, {ctx.markup.escape(spec.visibility)}. "
-                           "Prompts follow its reporting calendar from the next period end."], ephemeral=True)
+                           "Prompts follow its reporting calendar from the next period end.")], ephemeral=True)
 
 
 # ---------------------------------------------------------------- agenda
@@ -484,15 +486,15 @@ def home(ctx: Context) -> list[Reply]:
         state = period_status(ctx.session, indicator, period, ctx.now)
         for partner in state.outstanding:
             if partner.reporter.id in viewer.reporter_ids:
-                lines.append(f"{ctx.markup.bold(indicator.name)} {period.label} for "
+                lines.append(Markup(f"{ctx.markup.bold(indicator.name)} {period.label} for "
                              f"{ctx.markup.escape(partner.reporter.partner)}, due {messages.due_text(state)}"
-                             + (" (late)" if partner.late else ""))
+                             + (" (late)" if partner.late else "")))
                 buttons.append(Button(f"Submit {indicator.key} {period.label}"[:75], messages.FORM_ACTION,
                                       forms.form_value(id_of(indicator), period.label, id_of(partner.reporter)),
                                       ButtonStyle.PRIMARY))
     if not lines:
         return []
-    return [Reply(title="Data to submit", sections=["\n".join(lines)], buttons=buttons[:25])]
+    return [Reply(title="Data to submit", sections=[Markup("\n").join(lines)], buttons=buttons[:25])]
 
 
 def indicators(ctx: Context, prefix: str) -> list[str]:

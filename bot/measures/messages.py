@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.core.messages import Button, ButtonStyle, Reply
 from bot.core.render import Dialect, Markup
+from bot.core.time import day_text
 from bot.measures.entries import Dimension
 from bot.measures.forms import form_value
 from bot.measures.status import PartnerStatus, PeriodStatus
@@ -19,8 +20,8 @@ FORM_ACTION = "measures.form"
 
 
 def due_text(status: PeriodStatus) -> str:
-    """The due date as people read it (``Fri Apr 10``)."""
-    return f"{status.ladder.due_date:%a %b} {status.ladder.due_date.day}"
+    """The due date as people read it (``Fri 10 Apr 2026``)."""
+    return day_text(status.ladder.due_date)
 
 
 def prompt(m: Dialect, status: PeriodStatus, partner: PartnerStatus, dims: list[Dimension],

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.core.errors import UserError
+from bot.core.time import day_text
 from bot.measures.entries import Entry
 from bot.measures.indicators import calendar_of, reporters_of, zone_of
 from bot.measures.periods import BadPeriod, Period, ladder
@@ -72,8 +73,8 @@ def choose_period(indicator: Indicator, typed: str | None, today: date) -> Perio
         raise UserError(str(exc), usage=f"Add --period {calendar.example()} for another period.") from exc
     if period.last >= today:
         opens = period.last.toordinal() + 1
-        raise UserError(f"{period.label} has not ended yet (its last day is {period.last:%b %d, %Y}); "
-                        f"you can submit it from {date.fromordinal(opens):%b %d, %Y}.")
+        raise UserError(f"{period.label} has not ended yet (its last day is {day_text(period.last)}); "
+                        f"you can submit it from {day_text(date.fromordinal(opens))}.")
     return period
 
 
@@ -120,7 +121,7 @@ def record(
         shown = format_value(Unit(indicator.unit), current.value)
         raise UserError(
             f"{reporter.partner} already submitted {shown} for {period.label} "
-            f"(on {current.updated_at:%b %d, %Y}). To correct it, give a reason.",
+            f"(on {day_text(current.updated_at.date())}). To correct it, give a reason.",
             usage=f'/ci submit {indicator.key} VALUE --period {period.label} --reason "why it changed"')
     session.add(SubmissionRevision(submission_id=id_of(current), changed_at=now, changed_by_id=by,
                                    old_value=current.value, old_cells=current.cells, old_note=current.note,

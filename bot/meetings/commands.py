@@ -20,7 +20,7 @@ from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.messages import Button, ButtonStyle, Field, Reply
 from bot.core.registry import Access, Registry
-from bot.core.render import Dialect
+from bot.core.render import Dialect, Markup
 from bot.core.time import (
     DATE_USAGE,
     DATETIME_USAGE,
@@ -192,7 +192,7 @@ def add_cadence(ctx: Context, args: Args) -> Reply:
                  ephemeral=True)
 
 
-def preview(ctx: Context, cadence: Cadence, group: Group) -> str:
+def preview(ctx: Context, cadence: Cadence, group: Group) -> Markup:
     """The draft series in words with its next three dates, in the caller's and the series' timezone."""
     local = to_local(cadence.dtstart, cadence.timezone)
     dates = occurrences(cadence.rrule, cadence.dtstart, cadence.timezone, cadence.dtstart,
@@ -253,7 +253,7 @@ def confirm_cadence(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
 def cancel_cadence(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
     """The Cancel button of a preview: the draft is dropped."""
     ctx.session.delete(_draft(ctx, value))
-    return Reply(sections=["Cancelled; nothing was saved."], ephemeral=True)
+    return Reply(sections=[ctx.markup.escape("Cancelled; nothing was saved.")], ephemeral=True)
 
 
 # -- listing ---------------------------------------------------------------------------------
@@ -265,7 +265,7 @@ def list_meetings(ctx: Context, args: Args) -> Reply:
     groups = [which_group(ctx, args)] if "group" in args.options else [g for g, _ in ctx.groups.values()]
     lines = meeting_lines(ctx, groups, limit=15)
     return Reply(title="Your next meetings",
-                 sections=["\n".join(lines) if lines else "None of your groups has a meeting planned."],
+                 sections=[Markup("\n").join(lines) if lines else ctx.markup.escape("None of your groups has a meeting planned.")],
                  context=f"Times in {tz_name(ctx)}.", ephemeral=True)
 
 
@@ -294,7 +294,7 @@ def home_meetings(ctx: Context) -> list[Reply]:
     lines = meeting_lines(ctx, [g for g, _ in ctx.groups.values()], limit=3)
     if not lines:
         return []
-    return [Reply(title="Your next meetings", sections=["\n".join(lines)],
+    return [Reply(title="Your next meetings", sections=[Markup("\n").join(lines)],
                   context=f"Times in {tz_name(ctx)}. All of them: /ci meetings · can't come: /ci regrets")]
 
 
@@ -477,7 +477,7 @@ def mark_present(ctx: Context, args: Args) -> Reply:
     if meeting is None:
         raise UserError(f"The {group.name} has no meeting in progress; the chair starts it with /ci meeting start.")
     _attend(ctx, meeting, AttendanceStatus.PRESENT)
-    return Reply(sections=[f"Welcome! You are marked present at the {ctx.markup.escape(group.name)} meeting."],
+    return Reply(sections=[Markup(f"Welcome! You are marked present at the {ctx.markup.escape(group.name)} meeting.")],
                  ephemeral=True)
 
 
@@ -501,7 +501,7 @@ def show_attendance(ctx: Context, args: Args) -> Reply:
     group = group_by_key(ctx, args.words[0]) if args.words else which_group(ctx, args)
     held, counts = attendance_counts(ctx.session, group.id or 0)
     if not held:
-        return Reply(sections=[f"The {ctx.markup.escape(group.name)} has not held a meeting with me yet."],
+        return Reply(sections=[Markup(f"The {ctx.markup.escape(group.name)} has not held a meeting with me yet.")],
                      ephemeral=True)
     people = {m.id: m for m in ctx.session.exec(select(Member).where(col(Member.id).in_(list(counts)))).all()}
     by_org: dict[str, Counter[str]] = {}
@@ -511,7 +511,7 @@ def show_attendance(ctx: Context, args: Args) -> Reply:
     return Reply(title=f"Attendance: {group.name}",
                  sections=[ctx.markup.render("meetings/meeting_attendance.j2", held=held, people=rows,
                                              organizations=sorted(by_org.items()))],
-                 fields=[Field("Meetings held", str(held))], ephemeral=True)
+                 fields=[Field("Meetings held", ctx.markup.escape(held))], ephemeral=True)
 
 
 def is_chair_or_backbone(ctx: Context, group: Group) -> bool:

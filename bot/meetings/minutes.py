@@ -22,7 +22,7 @@ from bot.core.members import find_member
 from bot.core.messages import Button, Reply
 from bot.core.registry import Registry
 from bot.core.render import PLAIN, Dialect
-from bot.core.time import DATE_USAGE, moment_text, month_index, parse_date, to_local
+from bot.core.time import DATE_USAGE, day_text, moment_text, month_index, parse_date, to_local
 from bot.meetings import series
 from bot.meetings.agenda import items_of, names_of
 from bot.meetings.commands import (
@@ -183,7 +183,7 @@ def minutes_reply(session: Session, meeting: Meeting, markup: Dialect, carried: 
     by_owner: dict[str, list[dict[str, str]]] = {}
     for action in actions:
         by_owner.setdefault(names[action.owner_id], []).append(
-            {"id": str(action.id), "text": action.text, "due": f"{action.due:%a %d %b %Y}" if action.due else "",
+            {"id": str(action.id), "text": action.text, "due": day_text(action.due) if action.due else "",
              "done": "yes" if action.status == ActionStatus.DONE else ""})
     text = markup.render(
         "meetings/minutes_post.j2", present=present, regrets=regrets, absent=absent,
@@ -235,7 +235,7 @@ def add_action(ctx: Context, args: Args) -> Reply:
                 raise
             due = None  # "due" is part of the text ("review the due diligence report")
         if due is not None and due < today:
-            raise UserError(f"{due:%a %d %b %Y} is in the past.", usage=ACTION_USAGE)
+            raise UserError(f"{day_text(due)} is in the past.", usage=ACTION_USAGE)
         if due is not None:
             words = words[:split]
     text = " ".join(words).strip()
@@ -255,7 +255,7 @@ def add_action(ctx: Context, args: Args) -> Reply:
     else:  # in a meeting, owners hear of their actions with the minutes (after any /ci undo)
         tell_owners(ctx.session, group, [action], f"action.assigned:{action.id}")
     return Reply(sections=[ctx.markup.render("meetings/minutes_action.j2", id=action.id, who=owner.name, text=text,
-                                             due=f"{due:%a %d %b %Y}" if due else "", in_meeting=meeting is not None)],
+                                             due=day_text(due) if due else "", in_meeting=meeting is not None)],
                  ephemeral=True)
 
 
@@ -294,7 +294,7 @@ def tell_owners(session: Session, group: Group, actions: list[ActionItem], key: 
     names = names_of(session, {a.created_by_id for a in actions})
     queued = 0
     for owner_id, theirs in given.items():
-        values = [{"id": a.id, "text": a.text, "due": f"{a.due:%a %d %b %Y}" if a.due else "",
+        values = [{"id": a.id, "text": a.text, "due": day_text(a.due) if a.due else "",
                    "by": names.get(a.created_by_id or 0, "")} for a in theirs]
         queued += enqueue_to_member(session, owner_id, f"{key}:{owner_id}",
                                     partial(_assigned, group=group.name, meeting=meeting, actions=values))
@@ -315,7 +315,7 @@ def list_actions(ctx: Context, _args: Args) -> Reply:
     """`/ci actions`: the caller's open action items, with a Done button each."""
     found = open_actions(ctx)
     if not found:
-        return Reply(sections=["You have no open action items."], ephemeral=True)
+        return Reply(sections=[ctx.markup.escape("You have no open action items.")], ephemeral=True)
     found[0].ephemeral = True
     return found[0]
 
@@ -336,7 +336,7 @@ def open_actions(ctx: Context) -> list[Reply]:
     today = to_local(ctx.now, tz_name(ctx)).date()
     text = ctx.markup.render("meetings/minutes_actions.j2", actions=[
         {"id": a.id, "text": a.text, "group": groups.get(a.group_id, ""),
-         "due": f"{a.due:%a %d %b %Y}" if a.due else "", "overdue": bool(a.due and a.due < today)} for a in actions])
+         "due": day_text(a.due) if a.due else "", "overdue": bool(a.due and a.due < today)} for a in actions])
     return [Reply(title="Your open action items", sections=[text],
                   buttons=[Button(f"Done #{a.id}", "action.done", str(a.id)) for a in actions[:10]])]
 

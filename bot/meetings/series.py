@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from sqlmodel import Session, col, or_, select
 
 from bot.core.errors import UserError
-from bot.core.time import to_local, to_utc
+from bot.core.time import day_text, moment_text, to_local, to_utc
 from bot.meetings.recurrence import occurrences, shortest_gap
 from storage.meetings import AgendaItem, Cadence, Meeting, MeetingStatus
 
@@ -188,19 +188,19 @@ def on_date(session: Session, cadences: list[Cadence], day: date, timezone: str,
     found = [o for c in cadences for o in occurrences_between(session, c, start, end, include_skipped=True)]
     if at is not None and found and not any(o.local_start(timezone).time() == at for o in found):
         times = ", ".join(f"{o.local_start(timezone):%H:%M}" for o in sorted(found, key=lambda o: o.starts_at))
-        raise UserError(f"There is no meeting at {at:%H:%M} on {day:%a %d %b %Y}; that day's meetings are at {times}.")
+        raise UserError(f"There is no meeting at {at:%H:%M} on {day_text(day)}; that day's meetings are at {times}.")
     if at is not None:
         found = [o for o in found if o.local_start(timezone).time() == at]
     if len(found) == 1:
         return found[0]
     if len(found) > 1:
         times = ", ".join(f"{o.local_start(timezone):%H:%M} {o.cadence.title}" for o in sorted(found, key=lambda o: o.starts_at))
-        raise UserError(f"There are {len(found)} meetings on {day:%a %d %b %Y} ({times}); say which by its time, "
+        raise UserError(f"There are {len(found)} meetings on {day_text(day)} ({times}); say which by its time, "
                         f"e.g. `{day:%Y-%m-%d} {found[-1].local_start(timezone):%H:%M}`.")
     near = sorted((o for c in cadences for o in upcoming(session, c, start - timedelta(days=14))),
                   key=lambda o: o.starts_at)[:3]
-    dates = ", ".join(f"{o.local_start(timezone):%a %d %b %H:%M}" for o in near) or "none planned"
-    raise UserError(f"There is no meeting on {day:%a %d %b %Y}. Meetings around then: {dates}.")
+    dates = ", ".join(moment_text(o.starts_at, timezone) for o in near) or "none planned"
+    raise UserError(f"There is no meeting on {day_text(day)}. Meetings around then: {dates}.")
 
 
 def meeting_row(session: Session, occurrence: Occurrence) -> Meeting:

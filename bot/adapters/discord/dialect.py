@@ -14,6 +14,7 @@ class DiscordDialect(Dialect):
     """Discord markdown: `**bold**`, `*italic*`, `[label](url)`; modals take 5 inputs, 45-character labels."""
 
     platform = "discord"
+    local = False
     form_page_size = 5
     label_limit = 45
 

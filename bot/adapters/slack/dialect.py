@@ -9,6 +9,7 @@ class SlackDialect(Dialect):
     """Slack mrkdwn: `*bold*`, `_italic_`, `<url|label>`; modals take up to 100 inputs."""
 
     platform = "slack"
+    local = False
     label_limit = 2000
 
     def escape_plain(self, text: str) -> str:
