@@ -53,6 +53,9 @@ class Dialect:
     local = True  # a session on this machine: its user picks who they are and the only initiative applies
     form_page_size: int | None = None  # inputs one form page can show; None: no limit
     label_limit: int | None = None  # characters a form field label can have
+    bold_mark = italic_mark = code_mark = ""  # what surrounds bold, italic and code text
+    link_format = "{label} ({url})"
+    escapes_code = False  # whether text inside code marks is escaped too
 
     def escape(self, text: Any) -> Markup:
         """User text made inert for this platform: no mention, link or formatting survives."""
@@ -64,27 +67,26 @@ class Dialect:
         """The platform's escaping of `text`, which has no control characters left."""
         return text
 
-    def wrap(self, text: Markup, style: str) -> Markup:
-        """`text` shown in `style` (``bold`` or ``italic``); plain text has no styles."""
-        return text
-
     def bold(self, text: Any) -> Markup:
         """`text`, escaped and shown in bold."""
-        inner = self.escape(text)
-        return self.wrap(inner, "bold") if inner else inner
+        return self._marked(self.bold_mark, self.escape(text))
 
     def italic(self, text: Any) -> Markup:
         """`text`, escaped and shown in italics."""
-        inner = self.escape(text)
-        return self.wrap(inner, "italic") if inner else inner
+        return self._marked(self.italic_mark, self.escape(text))
 
     def code(self, text: Any) -> Markup:
         """`text` shown as inline code (backticks in it are dropped)."""
-        return Markup(strip_controls(text).replace("`", "'"))
+        inner = strip_controls(text).replace("`", "'")
+        return self._marked(self.code_mark, Markup(self.escape_plain(inner) if self.escapes_code else inner))
 
     def link(self, url: str, label: Any) -> Markup:
         """A link to a trusted `url` (never user input) with an escaped label."""
-        return Markup(f"{self.escape(label)} ({url})")
+        return Markup(self.link_format.format(url=url, label=self.escape(label)))
+
+    @staticmethod
+    def _marked(mark: str, inner: Markup) -> Markup:
+        return Markup(f"{mark}{inner}{mark}") if inner else inner
 
     def render(self, template: str, **values: Any) -> Markup:
         """Render `bot/templates/<template>` for this platform, escaping every value."""
