@@ -54,7 +54,8 @@ def main() -> None:
         losses = MESSAGES - len(keys)
         delivered_rate = len(keys) / elapsed
         print(f"database: {name}")
-        print(f"platform limits: {WORKSPACE_RATE:.0f} msg/s per workspace, 1 msg per {CHANNEL_INTERVAL:.0f} s per channel")
+        print(f"platform limits: {WORKSPACE_RATE:.0f} msg/s per workspace, "
+              f"1 msg per {CHANNEL_INTERVAL:.0f} s per channel")
         print(f"delivered {len(keys)} messages to {len(keys)} channels in {elapsed:.2f} s "
               f"({delivered_rate:.1f} msg/s); 429 answers: {platform.rate_limited}")
         print(f"delivered rate / allowed rate: {delivered_rate / WORKSPACE_RATE:.3f} (target >= 0.95)")

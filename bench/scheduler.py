@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bench.common import percentile, scratch_database, verdict
-from bot.meetings import jobs as meeting_jobs
+from bot.bootstrap import build_registry
 from bot.runtime.scheduler import Scheduler
 from storage.meetings import Cadence
 from storage.models import ChannelBinding, Group, GroupKind, Initiative, Platform
@@ -88,8 +88,8 @@ async def measure(engine: Engine) -> dict[str, float]:
     """Populate, start the scheduler, wait for the burst; the figures."""
     groups = populate(engine, datetime.now(UTC))
     due = add_burst(engine, groups, datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=BURST_AFTER))
-    scheduler = Scheduler(engine)
-    meeting_jobs.install(scheduler)
+    scheduler = Scheduler(engine, registry=build_registry())
+    scheduler.install(only=("meetings",))
     began = time.perf_counter()
     await scheduler.start()
     ready = time.perf_counter() - began

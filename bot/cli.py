@@ -30,7 +30,8 @@ app.add_typer(export_app, name="export")
 app.add_typer(glossary_app, name="glossary")
 app.add_typer(discord_app, name="discord")
 
-InitiativeOption = Annotated[str, typer.Option("--initiative", help="Initiative slug (needed only when there are several).")]
+InitiativeOption = Annotated[str, typer.Option("--initiative",
+                                               help="Initiative slug (needed only when there are several).")]
 
 
 def fail(message: str) -> typer.Exit:
@@ -293,7 +294,11 @@ def export_measures(fmt: FormatOption = "csv", output: OutputOption = None, init
 
 
 @export_app.command("submissions")
-def export_submissions(fmt: FormatOption = "csv", output: OutputOption = None, initiative: InitiativeOption = "") -> None:
+def export_submissions(
+    fmt: FormatOption = "csv",
+    output: OutputOption = None,
+    initiative: InitiativeOption = "",
+) -> None:
     """Every submitted value, per period, partner and disaggregation cell, with corrections."""
     from bot.measures.exports import export_submissions as render
 

@@ -32,7 +32,8 @@ class ChainCheck:
     def __str__(self) -> str:
         if self.ok:
             return f"Audit trail intact: {self.checked} events, every hash checks out."
-        return f"Audit trail BROKEN at event {self.broken_id}: {self.problem} ({self.checked} events checked before it)."
+        return (f"Audit trail BROKEN at event {self.broken_id}: {self.problem} "
+                f"({self.checked} events checked before it).")
 
 
 def verify_chain(session: Session) -> ChainCheck:

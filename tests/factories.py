@@ -38,7 +38,8 @@ DISCORD_GUILD = "800000000000000001"
 CAST = {
     # key: (name, organization, sector, timezone, discord id)
     "maria": ("Maria Lopez", "Riverbend Children's Alliance", "nonprofit", "America/Chicago", "100000000000000001"),
-    "james": ("James Carter", "Riverbend County Health Department", "government", "America/Chicago", "100000000000000002"),
+    "james": ("James Carter", "Riverbend County Health Department", "government", "America/Chicago",
+              "100000000000000002"),
     "aisha": ("Aisha Bello", "First Steps Family Center", "nonprofit", "America/New_York", "100000000000000003"),
     "tom": ("Tom Nguyen", "Riverbend Unified School District", "government", "America/Chicago", "100000000000000004"),
     "lena": ("Lena Fischer", "Parents Together", "community", "Europe/Berlin", "100000000000000005"),

@@ -110,7 +110,8 @@ GLOSSARY_STORY: tuple[Step, ...] = (
         buttons=("Propose a definition",)),
     Click("aisha", "Propose a definition", opens_form=("term", "definition")),
     Submit("aisha", {"term": "Collective impact", "definition": ""}, errors=("definition",)),
-    Submit("aisha", {"term": "Collective impact", "definition": "Partners from many sectors commit to a common agenda."},
+    Submit("aisha", {"term": "Collective impact",
+                     "definition": "Partners from many sectors commit to a common agenda."},
            expect=("Collective impact", "proposed")),
     Say("lena", "glossary collective impact", expect=("common agenda",)),
 )

@@ -85,7 +85,8 @@ async def test_the_agenda_is_posted_at_the_lead_time_in_sections(chat: Chat, eng
     slack = outbox_text(outbox(engine, "meeting.agenda")[0])
     assert slack.index("Room 4") < slack.index("*Open action items*") < slack.index("*Agenda*")
     assert "Tom Nguyen: Bring the enrollment numbers (due Mon 09 Mar 2026)" in slack
-    assert "1. Budget &lt;!channel&gt; @everyone &lt;https://evil.example|click&gt; · decision · James Carter · 15 min" in slack
+    assert ("1. Budget &lt;!channel&gt; @everyone &lt;https://evil.example|click&gt; · decision · "
+            "James Carter · 15 min") in slack
     assert "Not accepted yet" not in slack and "Carried over" not in slack
     discord = outbox_text(outbox(engine, "meeting.agenda", platform="discord")[0])
     assert "@\u200beveryone" in discord and "<!channel>" not in slack

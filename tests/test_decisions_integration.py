@@ -68,7 +68,8 @@ async def test_channel_post_is_edited_once_per_burst_of_clicks(chat: Chat, engin
     vote(chat, "aisha", decision, "agree")
     assert await refresh_posts(engine, REGISTRY, senders) == 0  # the posts are not sent yet: nothing to edit
     with bot_session(engine, REGISTRY) as s:  # the dispatcher delivers the posts
-        for row in s.exec(select(OutboxMessage).where(col(OutboxMessage.key).startswith(f"decision:{decision.id}:post"))):
+        for row in s.exec(select(OutboxMessage)
+                          .where(col(OutboxMessage.key).startswith(f"decision:{decision.id}:post"))):
             row.status, row.message_id = OutboxStatus.SENT, f"m-{row.platform}"
             s.add(row)
     vote(chat, "james", decision, "disagree")

@@ -77,7 +77,8 @@ async def test_refusals_and_rate_limits_become_delivery_outcomes(core_only) -> N
     target = Target("discord", channel_id=CHANNEL)
 
     async def forbidden(route, **kwargs):  # type: ignore[no-untyped-def]
-        raise discord.Forbidden(SimpleNamespace(status=403, reason="Forbidden"), {"code": 50001, "message": "Missing Access"})
+        raise discord.Forbidden(SimpleNamespace(status=403, reason="Forbidden"),
+                                {"code": 50001, "message": "Missing Access"})
     client.http.request = forbidden  # type: ignore[method-assign]
     with pytest.raises(DeliveryFailed, match="Missing Access"):
         await sender.send(target, Reply(title="x"), key="k")

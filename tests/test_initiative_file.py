@@ -192,7 +192,8 @@ def test_an_id_moves_from_a_departed_member_to_a_new_one(engine: Engine, tmp_pat
     with_sam = SMALL.replace("\nmembers:\n", "\nmembers:\n  - key: sam\n    name: Sam Ortiz\n    slack: USAM\n")
     load(engine, write(tmp_path, with_sam))
     lines = load(engine, write(tmp_path, SMALL.replace("slack: UANA", "slack: USAM")))
-    assert "identities: 0 created, 1 updated (slack USAM: sam -> ana), 1 removed (ana: slack UANA), 4 unchanged" in lines
+    assert ("identities: 0 created, 1 updated (slack USAM: sam -> ana), 1 removed (ana: slack UANA), "
+            "4 unchanged") in lines
     with session_scope(engine) as session:
         found = resolve(session, Origin("slack", "USAM")).member
         assert found is not None and found.key == "ana"

@@ -51,7 +51,8 @@ def test_the_example_file_loads_its_indicators_and_a_reload_changes_nothing(engi
     ("  - {key: a, name: A, unit: kilos}", "'kilos' is not a known unit"),
     ("  - {key: a, name: A, unit: percent, targets: [{value: 120, by: 2027-01-01}]}", "between 0 and 100"),
     ("  - {key: a, name: A, unit: count, baseline: {value: 5, period: spring}}", "write it like 2026-Q1"),
-    ("  - {key: a, name: A, unit: count, reporters: [anna]}", "reporter 'anna' is not a member key (did you mean ana?)"),
+    ("  - {key: a, name: A, unit: count, reporters: [anna]}",
+     "reporter 'anna' is not a member key (did you mean ana?)"),
     ("  - {key: a, name: A, unit: count, group: dta}", "group 'dta' is not a group key (did you mean data?)"),
     ("  - {key: a, name: A, unit: count, disaggregate: [{key: z, categories: ['1: 2', b]}]}", "may not contain"),
     ("  - {key: a, name: A, unit: count, fiscal_year_start: jly}", "'jly' is not a month"),
@@ -95,4 +96,5 @@ def test_past_values_in_the_file_fill_empty_periods_and_never_replace_chat_submi
     with session_scope(engine) as s:
         assert len(s.exec(select(Submission)).all()) == 15
         csv = export_measures(s, s.exec(select(Indicator)).first().initiative_id)  # type: ignore[union-attr]
-    assert "readiness,Kindergarten readiness rate,percent,higher,aggregate,2025-Q4,2025-10-01,59.5,2,2,58.0,65.0,2027-06-30" in csv
+    assert ("readiness,Kindergarten readiness rate,percent,higher,aggregate,"
+            "2025-Q4,2025-10-01,59.5,2,2,58.0,65.0,2027-06-30") in csv

@@ -150,7 +150,8 @@ def test_a_delegate_submits_for_a_colleague_who_is_away(ready: Chat, engine: Eng
 @given(typed=st.one_of(st.text(max_size=25), st.floats().map(str), st.integers().map(str),
                        st.decimals(places=3, allow_nan=False).map(str)))
 def test_no_text_ever_crashes_submission_or_stores_an_invalid_value(ready_once: Chat, typed: str) -> None:
-    reply = ready_once.as_("aisha").say(f'/ci submit readiness --period 2025-Q4 --reason fix "{typed.replace(chr(34), "")}"')
+    reply = ready_once.as_("aisha").say(f'/ci submit readiness --period 2025-Q4 --reason fix '
+                                        f'"{typed.replace(chr(34), "")}"')
     assert "Something went wrong" not in text_of(reply)
     with session_scope(ready_once.core.engine) as s:
         for sub in s.exec(select(Submission)):

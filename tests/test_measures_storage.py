@@ -61,7 +61,8 @@ def test_values_and_cells_round_trip_and_a_period_is_stored_once_per_partner(eng
         record(s, enrolled, reporter, period, entry, by=seeded.members["aisha"], now=NOW, note="Fall count")
     with session_scope(engine) as s:
         sub = s.exec(select(Submission)).one()
-        assert (sub.value, sub.period, sub.period_start, sub.note) == (1204.0, "2025-Q4", date(2025, 10, 1), "Fall count")
+        assert (sub.value, sub.period, sub.period_start, sub.note) == (1204.0, "2025-Q4", date(2025, 10, 1),
+                                                                       "Fall count")
         assert sub.cells == {"zip": {"60601": 600.0, "60602": 400.0, "60603": 204.0}}
         assert sub.submitted_at == NOW
     with pytest.raises(IntegrityError), session_scope(engine) as s:

@@ -125,7 +125,8 @@ def test_skip_and_move_tell_members_and_refuse_clashes(chat: Chat, engine: Engin
     assert len(outbox(engine, "meeting.skipped", platform="discord")) == 1  # every bound channel
 
 
-def test_regrets_here_and_attendance_per_member_and_organization(chat: Chat, engine: Engine, clock: ManualClock) -> None:
+def test_regrets_here_and_attendance_per_member_and_organization(chat: Chat, engine: Engine,
+                                                                 clock: ManualClock) -> None:
     seed(engine)
     add_series(chat, "steering", "Steering", "monthly on 2nd tue at 10:00")
     assert "Noted your regrets" in text_of(chat.as_("olga").say("/ci regrets travelling to the state capital"))
@@ -136,7 +137,8 @@ def test_regrets_here_and_attendance_per_member_and_organization(chat: Chat, eng
     assert "marked present" in text_of(chat.as_("aisha").say("/ci here --group steering"))
     chat.as_("james").say("/ci meeting end")
     shown = text_of(chat.as_("aisha").say("/ci attendance steering"))
-    assert "Olga Petrova: 0 / 1 / 0" in shown and "Aisha Bello: 1 / 0 / 0" in shown and "Maria Lopez: 0 / 0 / 1" in shown
+    assert ("Olga Petrova: 0 / 1 / 0" in shown and "Aisha Bello: 1 / 0 / 0" in shown
+            and "Maria Lopez: 0 / 0 / 1" in shown)
     assert "Valley Community Foundation: 0 / 1 / 0" in shown
     minutes = text_of(chat.as_("james").say("/ci minutes"))
     assert "Regrets: Olga Petrova (travelling to the state capital)" in minutes
@@ -169,7 +171,8 @@ async def test_berlin_series_through_both_dst_changes_and_no_duplicates(chat: Ch
                                                                        clock: ManualClock) -> None:
     seed(engine)
     clock.set(datetime(2026, 3, 20, 12, 0, tzinfo=UTC))
-    add_series(chat, "families", "Families", "weekly on sun at 10:00 Europe/Berlin", "--reminders 24h --agenda-lead 24h")
+    add_series(chat, "families", "Families", "weekly on sun at 10:00 Europe/Berlin",
+               "--reminders 24h --agenda-lead 24h")
     async with running_scheduler(engine, clock, sweep_every=timedelta(days=7)) as scheduler:
         spring = walk(scheduler, engine, datetime(2026, 3, 30, tzinfo=UTC))
         clock.set(datetime(2026, 10, 20, tzinfo=UTC))
@@ -202,7 +205,8 @@ async def test_a_monthly_series_over_a_year_and_pause(chat: Chat, engine: Engine
     assert [k for _, k in paused if not k.startswith("meeting.paused")] == []
     assert [k.split(":")[0] for _, k in resumed if not k.startswith("meeting.resumed")] == [
         "meeting.agenda", "meeting.reminder.1440m", "meeting.reminder.60m"]
-    assert "are back on. Next meeting: *Tue 09 Mar 2027 10:00 (America/Chicago)*" in outbox_text(outbox(engine, "meeting.resumed")[0])
+    assert "are back on. Next meeting: *Tue 09 Mar 2027 10:00 (America/Chicago)*" in outbox_text(
+        outbox(engine, "meeting.resumed")[0])
 
 
 def test_calendar_feed_has_rule_timezone_and_exceptions(chat: Chat, engine: Engine) -> None:
@@ -256,7 +260,8 @@ cadences:
     errors = "\n".join(raised.value.errors)
     assert "line 7" in errors and "February never has a day 31" in errors
     assert "'stearing' is not a group key" in errors and "did you mean" in errors.lower()
-    assert re.search(r"line 8, cadences\[1\]: A reminder of 36 h is longer than the 2[34] h between two meetings", errors)
+    assert re.search(r"line 8, cadences\[1\]: A reminder of 36 h is longer than the 2[34] h between two meetings",
+                     errors)
 
 
 async def test_after_downtime_only_the_latest_reminder_is_sent(chat: Chat, engine: Engine, clock: ManualClock) -> None:
@@ -297,7 +302,8 @@ def test_two_meetings_on_one_day_are_told_apart_by_their_time(chat: Chat, engine
     assert "Skipped the Steering committee meeting “Planning” of Thu 12 Mar 2026 14:00" in text_of(
         maria.say("/ci meeting skip mar 12 2pm --group steering"))
     moved = text_of(maria.say("/ci meeting move 2026-03-12 10:00 to 2026-03-13 9:00 --group steering"))
-    assert "Moved the Steering committee meeting “Steering” from Thu 12 Mar 2026 10:00 to Fri 13 Mar 2026 09:00" in moved
+    assert ("Moved the Steering committee meeting “Steering” from Thu 12 Mar 2026 10:00 "
+            "to Fri 13 Mar 2026 09:00") in moved
     olga = chat.as_("olga")
     assert "“Planning” on Thu 19 Mar 2026 14:00 (America/Chicago): at the dentist" in text_of(
         olga.say("/ci regrets mar 19 14:00 at the dentist"))
@@ -317,7 +323,8 @@ def test_default_reminders_that_do_not_fit_a_daily_rhythm_are_dropped(chat: Chat
     assert "Reminders 24 h, 1 h before · agenda posted 2 days before" in shown
 
 
-def test_moving_a_meeting_back_and_forth_tells_members_each_time(chat: Chat, engine: Engine, clock: ManualClock) -> None:
+def test_moving_a_meeting_back_and_forth_tells_members_each_time(chat: Chat, engine: Engine,
+                                                                 clock: ManualClock) -> None:
     seed(engine)
     add_series(chat, "steering", "Steering", "monthly on 2nd tue at 10:00")
     maria = chat.as_("maria")

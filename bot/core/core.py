@@ -90,7 +90,8 @@ class Core:
         def run(ctx: Context) -> Home:
             title = ctx.initiative.name if ctx.initiative else "cibot"
             if ctx.member is None:
-                return Home(title, [Reply(title="Welcome", sections=[ctx.markup.escape(registration_hint(origin, ctx.markup.local))])])
+                return Home(title, [Reply(title="Welcome",
+                                          sections=[ctx.markup.escape(registration_hint(origin, ctx.markup.local))])])
             replies = [reply for section in self.registry.home_sections for reply in section(ctx)]
             return Home(title, replies)
         result = self._guarded(origin, run)

@@ -96,7 +96,8 @@ def proposal_card(session: Session, m: Dialect, decision: Decision) -> Reply:
         Field("Quorum", m.escape(decision.quorum)),
     ]
     if decision.count_by == CountBy.ORGANIZATION:
-        fields.append(Field("Counting", m.escape(f"one vote per organization; divided organizations {decision.split_as}")))
+        fields.append(Field("Counting", m.escape(f"one vote per organization; "
+                                                 f"divided organizations {decision.split_as}")))
     if decision.anonymous:
         fields.append(Field("Ballot", m.escape("secret: nobody, not even the bot, can show who voted what")))
     if decision.outcome:
@@ -143,7 +144,8 @@ def review_card(session: Session, m: Dialect, decision: Decision) -> Reply:
     """The reminder to the backbone that a decision is due for review."""
     group = session.get(Group, decision.group_id)
     return Reply(title=f"Review decision #{decision.id}",
-                 sections=[m.render("decisions/decision_review.j2", decision=decision, group=group.name if group else "")])
+                 sections=[m.render("decisions/decision_review.j2", decision=decision,
+                                    group=group.name if group else "")])
 
 
 def log_line(session: Session, m: Dialect, decision: Decision, tz: ZoneInfo) -> Markup:

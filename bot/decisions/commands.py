@@ -307,7 +307,8 @@ def _cast(ctx: Context, decision_id: int, choice: str, reason: str) -> Reply:
     if decision.anonymous:
         lines.append("This is a secret ballot: it cannot be changed, and nobody can see how you voted.")
     else:
-        lines.append(f"You can change it until voting closes {moment_text(decision.closes_at, ctx.timezone, with_zone=True)}.")
+        lines.append(f"You can change it until voting closes "
+                     f"{moment_text(decision.closes_at, ctx.timezone, with_zone=True)}.")
     return Reply(sections=[m.escape(" ".join(lines))], ephemeral=True)
 
 
@@ -361,7 +362,8 @@ def extend_command(ctx: Context, args: Args) -> Reply:
     decisions.extend(ctx.session, decision, ctx.require_member(), closes, ctx.now)
     posts.refresh(ctx.session, decision)
     return Reply(sections=[ctx.markup.escape(
-        f"Voting on #{decision.id} now closes {moment_text(decision.closes_at, ctx.timezone, with_zone=True)}.")], ephemeral=True)
+        f"Voting on #{decision.id} now closes "
+        f"{moment_text(decision.closes_at, ctx.timezone, with_zone=True)}.")], ephemeral=True)
 
 
 def withdraw_command(ctx: Context, args: Args) -> Reply:
@@ -381,7 +383,8 @@ def review_command(ctx: Context, args: Args) -> Reply:
     moment = parse_when(ctx, " ".join(args.words[1:]), default=time(9, 0))
     decisions.set_review(ctx.session, decision, ctx.require_member(), moment, ctx.now)
     return Reply(sections=[ctx.markup.escape(
-        f"Decision #{decision.id} will come up for review on {moment_text(moment, ctx.timezone, with_zone=True)}.")], ephemeral=True)
+        f"Decision #{decision.id} will come up for review on "
+        f"{moment_text(moment, ctx.timezone, with_zone=True)}.")], ephemeral=True)
 
 
 def policy_command(ctx: Context, args: Args) -> Reply:
@@ -390,8 +393,10 @@ def policy_command(ctx: Context, args: Args) -> Reply:
     policy = (decisions.set_policy(ctx.session, group, ctx.require_member(), args.options)
               if args.options else decisions.policy_for(ctx.session, id_of(group)))
     return Reply(title=f"Decisions in {group.name}", ephemeral=True, fields=[
-        Field("Propose", ctx.markup.escape(("backbone staff, " if policy.backbone_proposes else "") + policy.propose_roles)),
-        Field("Vote", ctx.markup.escape(policy.vote_roles)), Field("Rule", ctx.markup.escape(policy.rule)), Field("Quorum", ctx.markup.escape(policy.quorum)),
+        Field("Propose", ctx.markup.escape(("backbone staff, " if policy.backbone_proposes else "")
+                                           + policy.propose_roles)),
+        Field("Vote", ctx.markup.escape(policy.vote_roles)), Field("Rule", ctx.markup.escape(policy.rule)),
+        Field("Quorum", ctx.markup.escape(policy.quorum)),
         Field("Counting", ctx.markup.escape(f"per {policy.count_by}" + (f", divided: {policy.split_as}"
                                                      if policy.count_by == "organization" else ""))),
         Field("Reasons", ctx.markup.escape("required" if policy.reason_required else "optional")),
@@ -454,7 +459,8 @@ def agenda_section(view: AgendaView) -> Markup:
     review = [d for d in rows if d.review_at and since < d.review_at <= starts]
     if not (open_ or closed or review):
         return Markup()
-    return view.markup.render("decisions/decision_agenda.j2", open=[(d, moment_text(d.closes_at, tz, with_zone=True)) for d in open_],
+    return view.markup.render("decisions/decision_agenda.j2",
+                              open=[(d, moment_text(d.closes_at, tz, with_zone=True)) for d in open_],
                               closed=closed, review=review)
 
 
@@ -488,7 +494,8 @@ def show_command(ctx: Context, args: Args) -> Reply:
     elif decision.anonymous:
         reply.fields.append(Field("Votes", m.escape("Secret ballot: only the counts are kept."), inline=False))
     if decision.review_at:
-        reply.fields.append(Field("Review", ctx.markup.escape(moment_text(decision.review_at, ctx.timezone, with_zone=True))))
+        reply.fields.append(Field("Review",
+                                  ctx.markup.escape(moment_text(decision.review_at, ctx.timezone, with_zone=True))))
     return reply
 
 

@@ -620,7 +620,8 @@ def export_decisions(session: Session, initiative_id: int) -> str:
     writer.writerow(EXPORT_COLUMNS)
     groups = {g.id: g.key for g in session.exec(select(Group).where(Group.initiative_id == initiative_id)).all()}
     names = {m.id: m.name for m in session.exec(select(Member).where(Member.initiative_id == initiative_id)).all()}
-    decisions = session.exec(select(Decision).where(Decision.initiative_id == initiative_id).order_by(col(Decision.id))).all()
+    decisions = session.exec(select(Decision).where(Decision.initiative_id == initiative_id)
+                             .order_by(col(Decision.id))).all()
     for d in decisions:
         final = json.loads(d.tally) if d.tally else None
         if final is None and d.status == DecisionStatus.OPEN:

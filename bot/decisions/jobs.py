@@ -49,7 +49,8 @@ def remind_voters(session: Session, now: datetime, decision_id: int) -> None:
     if decision.reminded_for == decision.closes_at:
         return
     for member in decisions.non_voters(session, decision):
-        enqueue_to_member(session, id_of(member), f"decision:{decision.id}:remind:{_stamp(decision.closes_at)}:{member.id}",
+        enqueue_to_member(session, id_of(member),
+                          f"decision:{decision.id}:remind:{_stamp(decision.closes_at)}:{member.id}",
                           partial(reminder_card, session, decision=decision, member=member))
     decision.reminded_for = decision.closes_at
     session.add(decision)

@@ -156,7 +156,8 @@ def history(ctx: Context, args: Args) -> Reply:
             "glossary/glossary_history_line.j2", when=f"{at.day} {at:%b %Y %H:%M %Z}",
             who=member.name if member else "the glossary file", action=revision.action,
             summary=revision.summary))
-    return Reply(title=f"History of {term.term}", sections=[Markup("\n").join(lines) or ctx.markup.escape("No changes recorded.")],
+    return Reply(title=f"History of {term.term}",
+                 sections=[Markup("\n").join(lines) or ctx.markup.escape("No changes recorded.")],
                  context=f"Times are in {tz.key}.", ephemeral=True)
 
 

@@ -217,7 +217,8 @@ def progress(ctx: Context, args: Args) -> Reply:
         return reply
     indicators = visible_indicators(ctx.session, initiative_id, viewer)
     if not indicators:
-        return Reply(title="Progress", sections=[ctx.markup.escape("No indicators are being tracked yet.")], ephemeral=True)
+        return Reply(title="Progress", sections=[ctx.markup.escape("No indicators are being tracked yet.")],
+                     ephemeral=True)
     lines = [_summary_text(ctx.markup, s) for s in summaries(ctx.session, indicators, viewer, today)]
     return Reply(title=f"Progress: {initiative.name}", sections=_chunks(lines),
                  context="Type /ci progress INDICATOR for periods, partners, categories and a chart.",
@@ -284,7 +285,8 @@ def _detail_reply(m: Dialect, d: Detail, glossary: str = "") -> Reply:
     if d.partners is not None and d.missing:
         sections.append(Markup(f"Not yet in for {d.period}: {m.escape(', '.join(d.missing))}"))
     if d.partners is None:
-        sections.append(m.escape("Partner values of this indicator are shared with the backbone only; you see the totals."))
+        sections.append(m.escape("Partner values of this indicator are shared with the backbone only; "
+                                 "you see the totals."))
     for dim in d.dimensions:
         if dim.key in d.cells:
             sections.append(Markup(f"{m.bold('By ' + dim.name)}, {d.period}:\n" + "\n".join(
@@ -327,15 +329,16 @@ def status(ctx: Context, _args: Args) -> Reply:
         for state in [period_status(ctx.session, indicator, latest, ctx.now), *unfinished]:
             _status_line(ctx, state, lines, buttons)
     if not lines:
-        return Reply(title="Data status", sections=[ctx.markup.escape("No indicators are being tracked yet.")], ephemeral=True)
+        return Reply(title="Data status", sections=[ctx.markup.escape("No indicators are being tracked yet.")],
+                     ephemeral=True)
     return Reply(title="Data status", sections=_chunks(lines), buttons=buttons[:25], ephemeral=True)
 
 
 def _status_line(ctx: Context, state: PeriodStatus, lines: list[Markup], buttons: list[Button]) -> None:
     """Add one indicator period's standing to `lines`, and its re-send button while someone is outstanding."""
     lines.append(ctx.markup.render(
-        "measures/measure_status.j2", indicator=state.indicator, period=state.period.label, due=messages.due_text(state),
-        total=len(state.partners), submitted=[(p.name, p.late) for p in state.submitted],
+        "measures/measure_status.j2", indicator=state.indicator, period=state.period.label,
+        due=messages.due_text(state), total=len(state.partners), submitted=[(p.name, p.late) for p in state.submitted],
         outstanding=[p.name + ("" if p.contact else " (away, no delegate)") for p in state.outstanding],
         late=ctx.now >= state.ladder.late_after))
     if state.outstanding:
@@ -383,9 +386,12 @@ def submissions(ctx: Context, args: Args) -> Reply:
                            "reason": r.reason} for r in revisions],
         })
     if not rows:
-        return Reply(title=f"Submissions: {indicator.name}", sections=[ctx.markup.escape("Nothing has been submitted yet.")], ephemeral=True)
+        return Reply(title=f"Submissions: {indicator.name}",
+                     sections=[ctx.markup.escape("Nothing has been submitted yet.")], ephemeral=True)
     return Reply(title=f"Submissions: {indicator.name}",
-                 sections=_chunks(Markup(part) for part in ctx.markup.render("measures/measure_history.j2", rows=rows).split("\n\n")), ephemeral=True)
+                 sections=_chunks(Markup(part) for part in
+                                  ctx.markup.render("measures/measure_history.j2", rows=rows).split("\n\n")),
+                 ephemeral=True)
 
 
 # ---------------------------------------------------------------- declaring indicators
@@ -401,7 +407,8 @@ def list_indicators(ctx: Context, _args: Args) -> Reply:
                      f"{ind.polarity} is better, {ind.period_kind}, due {ind.due_days} days after; "
                      f"{reporters} partners; {ind.visibility}"
                      + (f"\n{m.escape(ind.definition)}" if ind.definition else "")))
-    return Reply(title="Shared indicators", sections=_chunks(lines) or [m.escape("No indicators are being tracked yet.")],
+    return Reply(title="Shared indicators",
+                 sections=_chunks(lines) or [m.escape("No indicators are being tracked yet.")],
                  context="Type /ci progress INDICATOR to see where one stands.", ephemeral=True)
 
 
@@ -413,7 +420,8 @@ def add_indicator(ctx: Context, args: Args) -> Reply:
     name = " ".join(args.words[1:]).strip()
     if not declare.valid_key(key) or not name or "unit" not in args.options:
         raise UserError("Give a key (lowercase letters, digits, - or _), a name and --unit.", usage=declare.USAGE)
-    if ctx.session.exec(select(Indicator).where(Indicator.initiative_id == initiative_id, Indicator.key == key)).first():
+    if ctx.session.exec(select(Indicator).where(Indicator.initiative_id == initiative_id,
+                                                Indicator.key == key)).first():
         raise UserError(f"There is already an indicator {key!r}; change it with /ci indicator set {key} ...")
     spec = declare.apply_options(ctx.session, initiative_id, IndicatorSpec(key=key, name=name[:200], unit="count"),
                                  args.options)

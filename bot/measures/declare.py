@@ -167,7 +167,8 @@ def _dimensions(text: str, errors: list[str]) -> list[Dimension]:
         cats = [c.strip() for c in categories.split(",") if c.strip()]
         key = re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-")[:64]
         if not colon or len(cats) < 2 or not _KEY.fullmatch(key):
-            errors.append(f"--disaggregate: write each dimension as NAME: CATEGORY, CATEGORY (found {part.strip()[:40]!r})")
+            errors.append(f"--disaggregate: write each dimension as NAME: CATEGORY, CATEGORY "
+                          f"(found {part.strip()[:40]!r})")
             continue
         dims.append(Dimension(key, name.strip()[:100], tuple(cats)))
     return dims

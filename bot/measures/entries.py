@@ -134,7 +134,8 @@ def parse_breakdown(dim: Dimension, text: str) -> tuple[dict[str, str], str | No
         if category is None:
             close = process.extractOne(label, dim.categories, score_cutoff=60)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            return {}, f"{dim.name}: {label[:40]!r} is not a category{hint}; the categories are {', '.join(dim.categories)}."
+            return {}, (f"{dim.name}: {label[:40]!r} is not a category{hint}; "
+                        f"the categories are {', '.join(dim.categories)}.")
         if category in found:
             return {}, f"{dim.name}: {category} is given twice; give each category once."
         found[category] = typed

@@ -216,7 +216,8 @@ def detail(session: Session, indicator: Indicator, viewer: Viewer, today: date) 
         period=period,
         partners=[v for _, v in values] if sees_all_partners(viewer, indicator) else None,
         own=[v for rid, v in values if sees_partner(viewer, indicator, rid) and rid in viewer.reporter_ids],
-        missing=[r.partner for r, _ in reporters_of(session, id_of(indicator)) if r.id not in submitted] if latest else [],
+        missing=([r.partner for r, _ in reporters_of(session, id_of(indicator)) if r.id not in submitted]
+                 if latest else []),
         cells=_cells(indicator, dims, values, viewer),
         dimensions=dims,
     )

@@ -133,7 +133,8 @@ def record(
     return Recorded(current, previous, late)
 
 
-def history(session: Session, indicator_id: int) -> list[tuple[Submission, IndicatorReporter, list[SubmissionRevision]]]:
+def history(session: Session,
+            indicator_id: int) -> list[tuple[Submission, IndicatorReporter, list[SubmissionRevision]]]:
     """Every submission of `indicator_id`, newest period first, each with its corrections (oldest first)."""
     rows = session.exec(
         select(Submission, IndicatorReporter)

@@ -64,8 +64,10 @@ def parse_value(unit: Unit, text: str) -> Decimal:
     places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
     if places > rules.decimals:
         if rules.decimals == 0:
-            raise BadValue(f"{shown!r} is not a whole number; {rules.noun} is written without decimals, like {rules.example}.")
-        raise BadValue(f"{shown!r} has {places} decimals; {rules.noun} takes at most {rules.decimals}, like {rules.example}.")
+            raise BadValue(f"{shown!r} is not a whole number; {rules.noun} is written without decimals, "
+                           f"like {rules.example}.")
+        raise BadValue(f"{shown!r} has {places} decimals; {rules.noun} takes at most {rules.decimals}, "
+                       f"like {rules.example}.")
     if rules.minimum is not None and value < rules.minimum:
         raise BadValue(f"{shown!r} is negative; {rules.noun} cannot be below {rules.minimum}.")
     if rules.maximum is not None and value > rules.maximum:

@@ -128,8 +128,8 @@ def _draft_reply(ctx: Context, group: Group) -> Reply:
         buttons += [Button(f"Up #{item.id}", "agenda.up", str(item.id))
                     for item in buckets[ItemStatus.ACCEPTED][1:MAX_BUTTON_ITEMS + 1]]
     actions = actions_section(view_of(ctx.session, occurrence, group, ctx.markup, ctx.now))
-    return Reply(title="Draft agenda", sections=[text, *([actions] if actions else [])], buttons=buttons, ephemeral=True,
-                 context="Propose items with /ci agenda add TEXT.")
+    return Reply(title="Draft agenda", sections=[text, *([actions] if actions else [])], buttons=buttons,
+                 ephemeral=True, context="Propose items with /ci agenda add TEXT.")
 
 
 # -- curation --------------------------------------------------------------------------------
@@ -152,7 +152,8 @@ def _set_status(ctx: Context, value: str, status: ItemStatus) -> Reply:
     if status == ItemStatus.ACCEPTED:
         item.position = _next_position(ctx.session, meeting.id or 0)
     reply = _draft_reply(ctx, group)
-    reply.sections.insert(0, ctx.markup.render("meetings/agenda_changed.j2", id=item.id, text=item.text, status=str(status)))
+    reply.sections.insert(0, ctx.markup.render("meetings/agenda_changed.j2", id=item.id, text=item.text,
+                                               status=str(status)))
     return reply
 
 
@@ -175,7 +176,8 @@ def _remove(ctx: Context, value: str) -> Reply:
     ctx.session.delete(item)
     ctx.session.flush()
     reply = _draft_reply(ctx, group)
-    reply.sections.insert(0, ctx.markup.render("meetings/agenda_changed.j2", id=item.id, text=item.text, status="removed"))
+    reply.sections.insert(0, ctx.markup.render("meetings/agenda_changed.j2", id=item.id, text=item.text,
+                                               status="removed"))
     return reply
 
 

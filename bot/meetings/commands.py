@@ -46,7 +46,8 @@ from storage.meetings import (
 from storage.models import Group, Member, Membership, Role
 
 ADD_USAGE = ('/ci meeting add GROUP "Title" RULE [--duration 60m] [--place TEXT] [--video URL] '
-             '[--reminders 24h,1h] [--agenda-lead 48h]  e.g. /ci meeting add data "Data WG" every 2 weeks on wed at 15:00')
+             '[--reminders 24h,1h] [--agenda-lead 48h]  '
+             'e.g. /ci meeting add data "Data WG" every 2 weeks on wed at 15:00')
 MAX_DURATION = 24 * 60
 
 
@@ -64,7 +65,8 @@ def register(registry: Registry) -> None:
                      usage="/ci meeting move DATE [TIME] to DATE TIME [TIMEZONE] [--group KEY]",
                      summary="Move one meeting to another time; members are told.")
     registry.command("meeting pause", pause_series, access=Access.BACKBONE, options=("group",),
-                     usage="/ci meeting pause [--group KEY]", summary="Pause a group's meetings: no reminders or agendas.")
+                     usage="/ci meeting pause [--group KEY]",
+                     summary="Pause a group's meetings: no reminders or agendas.")
     registry.command("meeting resume", resume_series, access=Access.BACKBONE, options=("group",),
                      usage="/ci meeting resume [--group KEY]", summary="Resume a paused group's meetings.")
     registry.command("regrets", send_regrets, options=("group",), usage="/ci regrets [DATE] [REASON] [--group KEY]",
@@ -201,7 +203,8 @@ def preview(ctx: Context, cadence: Cadence, group: Group) -> Markup:
     return ctx.markup.render(
         "meetings/meeting_preview.j2", group=group.name, title=cadence.title,
         rule=describe(cadence.rrule, local.time(), cadence.timezone),
-        dates=[moment_text(d, cadence.timezone) + (f" ({moment_text(d, mine)} {mine})" if mine != cadence.timezone else "")
+        dates=[moment_text(d, cadence.timezone)
+               + (f" ({moment_text(d, mine)} {mine})" if mine != cadence.timezone else "")
                for d in dates],
         duration=series.show_offset(cadence.duration_minutes), place=cadence.place, video=cadence.video_url,
         reminders=", ".join(series.show_offset(m) for m in cadence.reminders),
@@ -244,8 +247,9 @@ def confirm_cadence(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
            actor_id=ctx.member.id if ctx.member else None, subject=cadence.title,
            data={"group": group.key, "rrule": cadence.rrule, "dtstart": cadence.dtstart.isoformat()})
     local = to_local(cadence.dtstart, cadence.timezone)
-    notify_group(ctx.session, group, f"meeting.series:{cadence.id}", "New meeting series", "meetings/meeting_changed.j2",
-                 change="added", title=cadence.title, rule=describe(cadence.rrule, local.time(), cadence.timezone),
+    notify_group(ctx.session, group, f"meeting.series:{cadence.id}", "New meeting series",
+                 "meetings/meeting_changed.j2", change="added", title=cadence.title,
+                 rule=describe(cadence.rrule, local.time(), cadence.timezone),
                  first=moment_text(cadence.dtstart, cadence.timezone))
     return Reply(title="Meeting series saved", sections=[preview(ctx, cadence, group)], ephemeral=True)
 
@@ -265,7 +269,8 @@ def list_meetings(ctx: Context, args: Args) -> Reply:
     groups = [which_group(ctx, args)] if "group" in args.options else [g for g, _ in ctx.groups.values()]
     lines = meeting_lines(ctx, groups, limit=15)
     return Reply(title="Your next meetings",
-                 sections=[Markup("\n").join(lines) if lines else ctx.markup.escape("None of your groups has a meeting planned.")],
+                 sections=[Markup("\n").join(lines) if lines
+                           else ctx.markup.escape("None of your groups has a meeting planned.")],
                  context=f"Times in {tz_name(ctx)}.", ephemeral=True)
 
 
@@ -331,7 +336,8 @@ def skip_meeting(ctx: Context, args: Args) -> Reply:
     items_to = series.hand_over_items(ctx.session, row)
     cadence = occurrence.cadence
     cadence.next_event_at = series.next_event_at(ctx.session, cadence, ctx.now)
-    record(ctx.session, "meeting.skipped", initiative_id=cadence.initiative_id, actor_id=ctx.member.id if ctx.member else None,
+    record(ctx.session, "meeting.skipped", initiative_id=cadence.initiative_id,
+           actor_id=ctx.member.id if ctx.member else None,
            subject=cadence.title, data={"start": occurrence.starts_at.isoformat()})
     notify_group(ctx.session, group, f"meeting.skipped:{cadence.id}:{series.stamp(occurrence.starts_at)}",
                  "Meeting skipped", "meetings/meeting_changed.j2", change="skipped", title=cadence.title,
@@ -344,7 +350,8 @@ def skip_meeting(ctx: Context, args: Args) -> Reply:
 
 def move_meeting(ctx: Context, args: Args) -> Reply:
     """`/ci meeting move DATE to DATETIME`: one meeting moves; never onto another of the group."""
-    usage = "/ci meeting move DATE [TIME] to DATE TIME [--group KEY], e.g. /ci meeting move 2026-03-10 to 2026-03-12 14:00"
+    usage = ("/ci meeting move DATE [TIME] to DATE TIME [--group KEY], "
+             "e.g. /ci meeting move 2026-03-10 to 2026-03-12 14:00")
     group = which_group(ctx, args)
     lowered = [w.lower() for w in args.words]
     if "to" not in lowered:
@@ -357,7 +364,8 @@ def move_meeting(ctx: Context, args: Args) -> Reply:
     occurrence = series.on_date(ctx.session, running_cadences(ctx, group), day, tz_name(ctx), at)
     _future(ctx, occurrence, "move")
     if occurrence.skipped:
-        raise UserError(f"The meeting of {moment_text(occurrence.starts_at, tz_name(ctx))} is skipped; it cannot move.")
+        raise UserError(f"The meeting of {moment_text(occurrence.starts_at, tz_name(ctx))} is skipped; "
+                        f"it cannot move.")
     if new_start <= ctx.now:
         raise UserError(f"{moment_text(new_start, typed_zone)} ({typed_zone}) is in the past.", usage=usage)
     cadence = occurrence.cadence
@@ -365,18 +373,23 @@ def move_meeting(ctx: Context, args: Args) -> Reply:
                          new_start + timedelta(minutes=cadence.duration_minutes), occurrence)
     if other is not None:
         raise UserError(f"That is on top of another meeting of the {group.name} "
-                        f"({other.cadence.title}, {moment_text(other.starts_at, typed_zone)} {typed_zone}). Pick another time.")
+                        f"({other.cadence.title}, {moment_text(other.starts_at, typed_zone)} {typed_zone}). "
+                        f"Pick another time.")
     old = occurrence.starts_at
     row = series.meeting_row(ctx.session, occurrence)
     row.starts_at = new_start
     cadence.next_event_at = series.next_event_at(ctx.session, cadence, ctx.now)
-    record(ctx.session, "meeting.moved", initiative_id=cadence.initiative_id, actor_id=ctx.member.id if ctx.member else None,
+    record(ctx.session, "meeting.moved", initiative_id=cadence.initiative_id,
+           actor_id=ctx.member.id if ctx.member else None,
            subject=cadence.title, data={"from": old.isoformat(), "to": new_start.isoformat()})
-    moved_key = f"meeting.moved:{cadence.id}:{series.stamp(occurrence.original_start)}:{series.stamp(new_start)}:{ctx.now:%Y%m%dT%H%M%S}"
+    moved_key = (f"meeting.moved:{cadence.id}:{series.stamp(occurrence.original_start)}:{series.stamp(new_start)}:"
+                 f"{ctx.now:%Y%m%dT%H%M%S}")
     notify_group(ctx.session, group, moved_key,  # moving back and forth is told each time
                  "Meeting moved", "meetings/meeting_changed.j2", change="moved", title=cadence.title,
-                 first=moment_text(old, cadence.timezone), rule=moment_text(new_start, cadence.timezone) + f" ({cadence.timezone})")
-    return Reply(sections=[ctx.markup.render("meetings/meeting_done.j2", change="moved", title=cadence.title, group=group.name,
+                 first=moment_text(old, cadence.timezone),
+                 rule=moment_text(new_start, cadence.timezone) + f" ({cadence.timezone})")
+    return Reply(sections=[ctx.markup.render("meetings/meeting_done.j2", change="moved", title=cadence.title,
+                                             group=group.name,
                                              at=moment_text(old, typed_zone), to=moment_text(new_start, typed_zone),
                                              timezone=typed_zone)], ephemeral=True)
 
@@ -398,7 +411,8 @@ def _set_paused(ctx: Context, args: Args, paused: bool) -> Reply:
                      f"Meetings {change}", "meetings/meeting_changed.j2", change=change, title=cadence.title, rule="",
                      first=moment_text(upcoming.starts_at, cadence.timezone) + f" ({cadence.timezone})"
                      if upcoming and not paused else "")
-    return Reply(sections=[ctx.markup.render("meetings/meeting_done.j2", change=change, title=", ".join(c.title for c in changed),
+    return Reply(sections=[ctx.markup.render("meetings/meeting_done.j2", change=change,
+                                             title=", ".join(c.title for c in changed),
                                              group=group.name, at="", to="", timezone="")], ephemeral=True)
 
 
@@ -457,7 +471,8 @@ def send_regrets(ctx: Context, args: Args) -> Reply:
         occurrence: series.Occurrence | None = series.on_date(ctx.session, cadences, day, tz_name(ctx), at)
         assert occurrence is not None
         if occurrence.skipped:
-            raise UserError(f"The meeting of {moment_text(occurrence.starts_at, tz_name(ctx))} is skipped; no regrets needed.")
+            raise UserError(f"The meeting of {moment_text(occurrence.starts_at, tz_name(ctx))} is skipped; "
+                            f"no regrets needed.")
         if occurrence.status == MeetingStatus.ENDED or occurrence.ends_at <= ctx.now:
             raise UserError(f"The meeting of {moment_text(occurrence.starts_at, tz_name(ctx))} is over.")
     else:
@@ -465,7 +480,8 @@ def send_regrets(ctx: Context, args: Args) -> Reply:
         if occurrence is None:
             raise UserError(f"The {group.name} has no meeting coming up.")
     _attend(ctx, series.meeting_row(ctx.session, occurrence), AttendanceStatus.REGRETS, " ".join(rest))
-    return Reply(sections=[ctx.markup.render("meetings/meeting_regrets.j2", group=group.name, title=occurrence.cadence.title,
+    return Reply(sections=[ctx.markup.render("meetings/meeting_regrets.j2", group=group.name,
+                                             title=occurrence.cadence.title,
                                              at=moment_text(occurrence.starts_at, tz_name(ctx)), timezone=tz_name(ctx),
                                              reason=" ".join(rest))], ephemeral=True)
 

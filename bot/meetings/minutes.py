@@ -103,7 +103,8 @@ def start_meeting(ctx: Context, args: Args) -> Reply:
     if series.in_progress(ctx.session, group.id or 0) is not None:
         raise UserError(f"The {group.name}'s meeting is already in progress; end it with /ci meeting end.")
     near = [o for c in series.cadences_of(ctx.session, [group.id or 0])
-            for o in series.occurrences_between(ctx.session, c, ctx.now - timedelta(hours=12), ctx.now + timedelta(hours=12))
+            for o in series.occurrences_between(ctx.session, c, ctx.now - timedelta(hours=12),
+                                                ctx.now + timedelta(hours=12))
             if o.status == MeetingStatus.SCHEDULED]
     if not near:
         upcoming = series.next_for_group(ctx.session, group.id or 0, ctx.now)
@@ -117,7 +118,8 @@ def start_meeting(ctx: Context, args: Args) -> Reply:
         title=f"{group.name}: meeting started",
         sections=[m.render("meetings/minutes_started.j2", title=occurrence.cadence.title)]))
     return Reply(title=f"{group.name}: meeting started",
-                 sections=[ctx.markup.render("meetings/minutes_started.j2", title=occurrence.cadence.title)], ephemeral=True)
+                 sections=[ctx.markup.render("meetings/minutes_started.j2", title=occurrence.cadence.title)],
+                 ephemeral=True)
 
 
 def end_meeting(ctx: Context, args: Args) -> Reply:
@@ -191,7 +193,8 @@ def minutes_reply(session: Session, meeting: Meeting, markup: Dialect, carried: 
         info=[n.text for n in notes if n.kind == NoteKind.INFO],
         owners=sorted(by_owner.items()), carried=carried)
     return Reply(title=f"Minutes: {group.name}, {occurrence.cadence.title}, "
-                       f"{moment_text(occurrence.starts_at, occurrence.cadence.timezone)} ({occurrence.cadence.timezone})",
+                       f"{moment_text(occurrence.starts_at, occurrence.cadence.timezone)} "
+                       f"({occurrence.cadence.timezone})",
                  sections=[text], context="See your open actions with /ci actions.")
 
 
@@ -208,7 +211,8 @@ def _noting(kind: NoteKind) -> Callable[[Context, Args], Reply]:
         if len(text) > MAX_NOTE:
             raise UserError(f"That is {len(text)} characters long; the limit is {MAX_NOTE}.")
         ctx.session.add(MeetingNote(meeting_id=meeting.id or 0, kind=kind, text=text, author_id=member.id, at=ctx.now))
-        return Reply(sections=[ctx.markup.render("meetings/minutes_noted.j2", kind=kind.value, text=text)], ephemeral=True)
+        return Reply(sections=[ctx.markup.render("meetings/minutes_noted.j2", kind=kind.value, text=text)],
+                     ephemeral=True)
     handler.__doc__ = f"`/ci {kind.value} TEXT`: a line of the minutes."
     return handler
 
@@ -381,7 +385,8 @@ def show_minutes(ctx: Context, args: Args) -> Reply:
     else:
         rows = list(ctx.session.exec(query.order_by(col(Meeting.starts_at).desc()).limit(1)).all())
     if not rows:
-        raise UserError(f"I have no minutes of the {group.name}" + (f" from {args.joined()}." if args.words else " yet."))
+        raise UserError(f"I have no minutes of the {group.name}"
+                        + (f" from {args.joined()}." if args.words else " yet."))
     reply = minutes_reply(ctx.session, rows[0], ctx.markup)
     reply.ephemeral = True
     return reply

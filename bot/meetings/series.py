@@ -194,7 +194,8 @@ def on_date(session: Session, cadences: list[Cadence], day: date, timezone: str,
     if len(found) == 1:
         return found[0]
     if len(found) > 1:
-        times = ", ".join(f"{o.local_start(timezone):%H:%M} {o.cadence.title}" for o in sorted(found, key=lambda o: o.starts_at))
+        times = ", ".join(f"{o.local_start(timezone):%H:%M} {o.cadence.title}"
+                          for o in sorted(found, key=lambda o: o.starts_at))
         raise UserError(f"There are {len(found)} meetings on {day_text(day)} ({times}); say which by its time, "
                         f"e.g. `{day:%Y-%m-%d} {found[-1].local_start(timezone):%H:%M}`.")
     near = sorted((o for c in cadences for o in upcoming(session, c, start - timedelta(days=14))),
@@ -242,7 +243,8 @@ def hand_over_items(session: Session, meeting: Meeting) -> Occurrence | None:
                          .order_by(col(AgendaItem.position), col(AgendaItem.id))).all()
     if not items:
         return None
-    following = next_occurrence(session, occurrence_of(session, meeting).cadence, meeting.starts_at + timedelta(minutes=1))
+    following = next_occurrence(session, occurrence_of(session, meeting).cadence,
+                                meeting.starts_at + timedelta(minutes=1))
     if following is None:
         return None
     target = meeting_row(session, following)

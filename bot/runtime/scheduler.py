@@ -104,7 +104,8 @@ class Scheduler:
         trigger = IntervalTrigger(seconds=interval.total_seconds(), start_date=self.clock.now())
         self.add(job_id, trigger, job, grace=grace, **data)
 
-    def add(self, job_id: str, trigger: BaseTrigger, job: str, *, grace: timedelta = DEFAULT_GRACE, **data: Any) -> None:
+    def add(self, job_id: str, trigger: BaseTrigger, job: str, *, grace: timedelta = DEFAULT_GRACE,
+            **data: Any) -> None:
         """Run `job` whenever the APScheduler `trigger` fires, replacing any job `job_id`.
 
         The trigger is stored pickled with the job, so it must be an importable class.
