@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 
 class Core:
-    """cibot's core, composed from a database engine, the flows' registry and a clock."""
+    """cibot's core, composed from a database engine, the capabilities' registry and a clock."""
 
     def __init__(self, engine: Engine, registry: Registry, clock: Clock | None = None) -> None:
         self.engine = engine

@@ -133,7 +133,7 @@ class FormErrors:
 
 @dataclass(frozen=True)
 class Home:
-    """A member's personal page (Slack App Home): sections that flows contribute."""
+    """A member's personal page (Slack App Home): sections that capabilities contribute."""
 
     title: str
     replies: list[Reply]

@@ -2,8 +2,8 @@
 
 Each job is idempotent and re-reads the decision, so a job that fires after an
 extension, a withdrawal or an early close does nothing wrong. `reconcile` makes
-the stored jobs match the open decisions; `install` registers it and a sweep that
-runs it every minute, so decisions opened from chat get their jobs promptly.
+the stored jobs match the open decisions; `register` names the jobs and adds it as
+a reconciler run every minute, so decisions opened from chat get their jobs promptly.
 """
 
 from __future__ import annotations
