@@ -1,13 +1,14 @@
-PYTHON ?= python3.11
+# The first supported Python found (3.11 to 3.13); override with make PYTHON=python3.13.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: demo test bench lint clean
 
-$(BIN)/cibot: pyproject.toml
+$(BIN)/cibot: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --constraint constraints.txt -e '.[dev]'
 	touch $(BIN)/cibot
 
 ## make demo: install, load the example initiative into SQLite, open the console as a backbone member
@@ -29,6 +30,7 @@ lint: $(BIN)/cibot
 	$(BIN)/ruff check bot storage tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
 
 clean:
 	rm -rf $(VENV) data

@@ -30,6 +30,22 @@ app.add_typer(export_app, name="export")
 app.add_typer(glossary_app, name="glossary")
 app.add_typer(discord_app, name="discord")
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from importlib.metadata import version
+
+        typer.echo(f"cibot {version('cibot')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print cibot's version and exit.")] = False,
+) -> None:
+    """cibot: the chat bot that keeps a collective impact initiative's rhythm."""
+
+
 InitiativeOption = Annotated[str, typer.Option("--initiative",
                                                help="Initiative slug (needed only when there are several).")]
 
