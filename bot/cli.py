@@ -171,6 +171,38 @@ def db_upgrade() -> None:
     typer.echo(f"database is up to date ({database_url().split('@')[-1]})")
 
 
+@db_app.command("backup")
+def db_backup(path: Annotated[Path, typer.Argument(help="The backup file to write.")]) -> None:
+    """Write a backup of the database to FILE while the bot runs (SQLite file or pg_dump archive)."""
+    from storage.backup import BackupError, backup
+
+    try:
+        backup(open_database(), path)
+    except BackupError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"wrote {path} ({path.stat().st_size:,} bytes)")
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="A backup written by cibot db backup.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Replace the database without asking.")] = False,
+) -> None:
+    """Replace the whole database with a backup, then bring it up to this version. Stop the bot first."""
+    from storage.backup import BackupError, restore
+    from storage.db import upgrade
+
+    if not yes and not typer.confirm(f"Replace every record in the database with {path}?"):
+        raise fail("nothing was restored")
+    engine = open_database()
+    try:
+        restore(engine, path)
+    except BackupError as exc:
+        raise fail(str(exc)) from None
+    upgrade(engine)
+    typer.echo(f"restored {path}; the database is up to date")
+
+
 @glossary_app.command("import")
 def glossary_import(
     path: Annotated[Path, typer.Argument(help="A .csv or .yaml file of terms.")],
