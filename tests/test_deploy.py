@@ -123,3 +123,16 @@ def test_replicas_probes_and_the_disruption_budget_fit_together() -> None:
     assert by_kind("PodDisruptionBudget")["spec"]["minAvailable"] < deployment["spec"]["replicas"]
     names = {ref.get("secretRef", ref.get("configMapRef"))["name"] for ref in container["envFrom"]}
     assert names == {by_kind("Secret")["metadata"]["name"], by_kind("ConfigMap")["metadata"]["name"]}
+
+
+def test_the_socket_mode_manifest_is_the_http_one_without_addresses() -> None:
+    http = yaml.safe_load((ROOT / "deploy" / "slack" / "manifest.yml").read_text())
+    socket = yaml.safe_load((ROOT / "deploy" / "slack" / "manifest.socket.yml").read_text())
+    assert http["settings"].pop("socket_mode_enabled") is False and socket["settings"].pop("socket_mode_enabled")
+    for command in http["features"]["slash_commands"]:
+        assert command.pop("url").endswith("/slack/events")
+    for setting in ("event_subscriptions", "interactivity"):
+        assert http["settings"][setting].pop("request_url").endswith("/slack/events")
+    assert socket == http  # same commands, scopes, events and home: only the transport differs
+    body = (ROOT / "deploy" / "slack" / "manifest.socket.yml").read_text().split("display_information")[1]
+    assert "https://" not in body
