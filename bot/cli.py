@@ -24,9 +24,11 @@ glossary_app = typer.Typer(help="Import and export the glossary.", no_args_is_he
 discord_app = typer.Typer(help="Discord application maintenance.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 export_app = typer.Typer(help="Export records as CSV.", no_args_is_help=True)
+config_app = typer.Typer(help="Settings from the environment.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(export_app, name="export")
+app.add_typer(config_app, name="config")
 app.add_typer(glossary_app, name="glossary")
 app.add_typer(discord_app, name="discord")
 
@@ -44,6 +46,23 @@ def options(
                                           help="Print cibot's version and exit.")] = False,
 ) -> None:
     """cibot: the chat bot that keeps a collective impact initiative's rhythm."""
+    read_secret_files()
+
+
+SECRETS = ("DATABASE_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DISCORD_TOKEN")
+
+
+def read_secret_files() -> None:
+    """Set each secret NAME from the file NAME_FILE names (Docker and Kubernetes secrets), unless NAME is set."""
+    import os
+
+    for name in SECRETS:
+        path = os.environ.get(f"{name}_FILE")
+        if path and not os.environ.get(name):
+            try:
+                os.environ[name] = Path(path).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise fail(f"{name}_FILE names {path}, which cannot be read ({exc.strerror})") from None
 
 
 InitiativeOption = Annotated[str, typer.Option("--initiative",
@@ -201,6 +220,69 @@ def db_restore(
         raise fail(str(exc)) from None
     upgrade(engine)
     typer.echo(f"restored {path}; the database is up to date")
+
+
+@config_app.command("check")
+def config_check(
+    platform: Annotated[str, typer.Option("--platform", help="slack, discord or slack,discord")] = "slack,discord",
+) -> None:
+    """Say which settings are set, missing or wrong for PLATFORM, and whether the database answers; no secrets shown."""
+    import os
+
+    from storage.db import DatabaseError, database_url, make_engine
+
+    problems = 0
+
+    def say(name: str, ok: bool, detail: str) -> None:
+        nonlocal problems
+        problems += not ok
+        typer.echo(f"{'ok ' if ok else 'BAD'} {name}: {detail}")
+
+    def secret(name: str, prefix: str = "", required: bool = True) -> None:
+        value = os.environ.get(name, "")
+        if not value:
+            say(name, not required, "missing" if required else "not set (optional)")
+        elif prefix and not value.startswith(prefix):
+            say(name, False, f"set, but it should start with {prefix}")
+        else:
+            say(name, True, f"set ({len(value)} characters)")
+
+    url = database_url()
+    try:
+        make_engine(url).dispose()
+        say("DATABASE_URL", True, f"{_without_password(url)} answers")
+    except DatabaseError as exc:
+        say("DATABASE_URL", False, str(exc).replace(url, _without_password(url)))
+    wanted = {p.strip() for p in platform.split(",") if p.strip()}
+    if "slack" in wanted:
+        secret("SLACK_BOT_TOKEN", "xoxb-")
+        secret("SLACK_SIGNING_SECRET")
+        secret("SLACK_APP_TOKEN", "xapp-", required=False)
+    if "discord" in wanted:
+        from bot.adapters.discord.settings import DiscordConfigError, DiscordSettings
+
+        secret("DISCORD_TOKEN")
+        try:
+            found = DiscordSettings.from_env()
+            say("DISCORD_APPLICATION_ID", True, str(found.application_id))
+        except DiscordConfigError as exc:
+            if os.environ.get("DISCORD_TOKEN"):
+                say("DISCORD_APPLICATION_ID / DISCORD_GUILD_IDS", False, str(exc))
+    if unknown := wanted - {"slack", "discord"}:
+        say("--platform", False, f"unknown platform {', '.join(sorted(unknown))}; use slack, discord or both")
+    typer.echo("all set" if not problems else f"{problems} problem(s)")
+    if problems:
+        raise typer.Exit(1)
+
+
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
 
 
 @glossary_app.command("import")
