@@ -327,8 +327,8 @@ def serve(
     """Run the bot for Slack and/or Discord (scheduler and outbox run on one elected replica)."""
     import asyncio
     import contextlib
-    import logging
 
+    from bot.core import logs
     from bot.serve import PLATFORMS, ConfigError, check_port, settings_for, until_terminated
     from bot.serve import serve as run
 
@@ -341,7 +341,10 @@ def serve(
         check_port(host, port)
     except ConfigError as exc:
         raise fail(str(exc)) from None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        logs.configure()
+    except logs.LogSettingError as exc:
+        raise fail(str(exc)) from None
     engine = open_database()
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the work was cancelled and cleaned up
         asyncio.run(until_terminated(run(engine, settings, host=host, port=port)))
