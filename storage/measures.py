@@ -60,6 +60,8 @@ class Indicator(SQLModel, table=True):
     fields switch each reminder step on or off: `prompt` at period end, a follow-up
     `follow_up_days` before the due date (0 skips it), a `nudge` in the channel of
     `group_id` on the due date, and a `flag` to the backbone the day after.
+    A period older than `open_periods` before the latest ended one is closed to
+    partners; backbone staff add it with ``--late REASON``.
     """
 
     __table_args__ = (UniqueConstraint("initiative_id", "key"),)
@@ -77,6 +79,7 @@ class Indicator(SQLModel, table=True):
     period_kind: PeriodKind = Field(sa_type=AutoString, default=PeriodKind.QUARTERLY, max_length=16)
     fiscal_year_start: int = 1  # month 1-12 the (fiscal) year starts in
     due_days: int = 10  # days after the period's last day
+    open_periods: int = 4  # earlier periods, before the latest ended one, partners may still submit
     dimensions: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     visibility: Visibility = Field(sa_type=AutoString, default=Visibility.AGGREGATE, max_length=16)
     group_id: int | None = Field(default=None, foreign_key="group_.id")

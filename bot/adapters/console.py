@@ -83,7 +83,7 @@ class ConsoleSession:
 
     def handle(self, line: str) -> None:
         """Answer one typed line: a command or the number of a button."""
-        if line.isdigit():
+        if line.isascii() and line.isdigit() and len(line) < 10:
             if not self.buttons:
                 self.out.write("There are no buttons to press; type a /ci command.\n")
                 return

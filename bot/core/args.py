@@ -1,13 +1,65 @@
-"""Splitting `/ci` command text into words, quoted phrases and `--options`."""
+"""Splitting `/ci` command text into words, quoted phrases and `--options`; reading typed ids.
+
+Phones type smart punctuation: curly quotes group words like straight ones, and an em
+or en dash (``—kind``, ``–kind``) right before one of the command's option names reads
+as ``--kind``. Every id a user types, or a button or form carries, goes through
+`read_id` / `parse_id`: ASCII digits only, within the database's integer range.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from bot.core.errors import UserError
 
 _QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c"}
+_DASHES = ("\u2014", "\u2013")  # em dash, en dash: what "--" becomes under smart punctuation
 MAX_COMMAND_LENGTH = 4000
+MAX_ID = 2_147_483_647  # the largest value of the databases' integer id columns
+_ID = re.compile(r"#?([0-9]+)")  # [0-9], not \d: "²", "٣" and "１" are digits to str.isdigit, not ids
+_SHOWN = 20  # characters of a bad id echoed back in a reply
+
+
+def read_id(text: object) -> int | None:
+    """The id written as `text` (``12`` or ``#12``), or None when no stored row can have it.
+
+    Only ASCII digits count; zero, negative numbers and anything above `MAX_ID` are
+    None, as are values that are not strings (a button or JSON payload may carry anything).
+    """
+    if not isinstance(text, str):
+        return None
+    match = _ID.fullmatch(text.strip())
+    if match is None:
+        return None
+    digits = match[1].lstrip("0")
+    if not digits or len(digits) > len(str(MAX_ID)):
+        return None
+    value = int(digits)
+    return value if value <= MAX_ID else None
+
+
+def parse_id(text: str, what: str, *, hint: str = "", usage: str = "") -> int:
+    """The id of a `what` (``decision``, ``agenda item``) typed as `text`, or the ordinary refusal.
+
+    A number that no row can have gets "There is no decision #N."; anything else
+    "“x” is not a decision number". `hint` (where to find the ids) follows either.
+    """
+    value = read_id(text)
+    if value is not None:
+        return value
+    typed = text.strip()
+    shown = typed if len(typed) <= _SHOWN else typed[:_SHOWN] + "…"
+    tail = f" {hint}" if hint else ""
+    if _ID.fullmatch(typed):
+        stop = "" if shown.endswith("…") else "."
+        raise UserError(f"There is no {what} #{shown.lstrip('#')}{stop}{tail}", usage=usage)
+    raise UserError(f"“{shown}” is not {_article(what)} {what} number; write it like 12 or #12.{tail}",
+                    usage=usage)
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1].lower() in "aeiou" else "a"
 
 
 def tokenize(text: str) -> list[str]:
@@ -72,7 +124,7 @@ def parse_args(text: str, options: frozenset[str] = frozenset()) -> Args:
 
     An option not in `options` is an error listing the ones the command accepts.
     """
-    tokens = tokenize(text)
+    tokens = [_dashed(token, options) for token in tokenize(text)]
     words: list[str] = []
     found: dict[str, str] = {}
     i = 0
@@ -94,3 +146,16 @@ def parse_args(text: str, options: frozenset[str] = frozenset()) -> Args:
             words.append(token)
         i += 1
     return Args(words=words, text=text.strip(), options=found)
+
+
+def _dashed(token: str, options: frozenset[str]) -> str:
+    """`token` with a leading em or en dash read as ``--`` when one of `options` follows it.
+
+    ``—kind`` is ``--kind`` for a command taking --kind; a dash in text (``Q3 — review``,
+    ``—note`` for a command without --note) stays as typed.
+    """
+    if token[:1] in _DASHES:
+        name = token[1:].partition("=")[0]
+        if name in options:
+            return "--" + token[1:]
+    return token

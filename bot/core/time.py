@@ -113,6 +113,7 @@ def parse_date(text: str, today: date) -> date:
     year = None
     for word in words:
         stripped = re.sub(r"(st|nd|rd|th)$", "", word)
+        stripped = stripped if stripped.isascii() else ""  # "²" and "٣" pass isdigit() but are no day
         if month_index(word):
             month = month_index(word)
         elif stripped.isdigit() and len(stripped) == 4:

@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from dateutil.relativedelta import relativedelta
 from sqlmodel import col, select
 
-from bot.core.args import Args
+from bot.core.args import Args, parse_id, read_id
 from bot.core.completions import starts
 from bot.core.context import Context
 from bot.core.errors import UserError
@@ -110,7 +110,10 @@ def parse_when(ctx: Context, text: str, default: time = time(17, 0)) -> datetime
     raw = text.strip().lower()
     relative = _RELATIVE.match(raw)
     if relative:
-        return ctx.now + relativedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
+        try:
+            return ctx.now + relativedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
+        except (OverflowError, ValueError):  # 99999999999999999999d is past the end of the calendar
+            raise UserError(f"“{text[:40]}” is further away than any date I can write.", usage=WHEN_USAGE) from None
     tz = ctx.timezone.key
     try:
         return parse_datetime(text, tz, ctx.now)[0]
@@ -211,7 +214,8 @@ def proposal_form(group: Group) -> Form:
 def submit_proposal(ctx: Context, value: str, fields: dict[str, str]) -> Reply | FormErrors:
     """The proposal form was submitted: open the vote, or say which fields are wrong."""
     member = ctx.require_member()
-    group = ctx.session.get(Group, int(value)) if value.isdigit() else None
+    group_id = read_id(value)
+    group = ctx.session.get(Group, group_id) if group_id else None
     if group is None or ctx.initiative is None or group.initiative_id != ctx.initiative.id:
         raise UserError("That form belongs to a group I can't find any more. Run /ci propose again.")
     errors: dict[str, str] = {}
@@ -274,17 +278,16 @@ def vote_command(ctx: Context, args: Args) -> Reply:
     usage = "/ci vote ID agree|abstain|disagree|block [REASON]"
     if len(args.words) < 2:
         raise UserError("Say which decision and how you vote.", usage=usage)
-    ref = args.words[0].lstrip("#")
-    if not ref.isdigit():
-        raise UserError(f"“{args.words[0]}” is not a decision number.", usage=usage)
-    return _cast(ctx, int(ref), args.words[1], " ".join(args.words[2:]))
+    number = parse_id(args.words[0], "decision", hint=decisions.FIND_DECISIONS, usage=usage)
+    return _cast(ctx, number, args.words[1], " ".join(args.words[2:]))
 
 
 def _vote_value(value: str) -> tuple[int, str]:
     ref, _, choice = value.partition(":")
-    if not ref.isdigit() or not choice:
+    number = read_id(ref)
+    if number is None or not choice:
         raise UserError("That vote button is damaged. Vote with /ci vote ID CHOICE instead.")
-    return int(ref), choice
+    return number, choice
 
 
 def _cast(ctx: Context, decision_id: int, choice: str, reason: str) -> Reply:
@@ -358,7 +361,11 @@ def extend_command(ctx: Context, args: Args) -> Reply:
         raise UserError("Say until when.", usage=usage)
     closes = parse_when(ctx, " ".join(args.words[1:]))
     if _RELATIVE.match(args.words[1].lower()):
-        closes = decision.closes_at + (closes - ctx.now)
+        try:
+            closes = decision.closes_at + (closes - ctx.now)
+        except OverflowError:
+            raise UserError(f"“{args.words[1][:40]}” is further away than any date I can write.",
+                            usage=WHEN_USAGE) from None
     decisions.extend(ctx.session, decision, ctx.require_member(), closes, ctx.now)
     posts.refresh(ctx.session, decision)
     return Reply(sections=[ctx.markup.escape(
@@ -432,7 +439,8 @@ def offer_on_agreed(ctx: Context, _args: Args, reply: Reply) -> None:
 
 def record_agreed(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
     """The "Record as decision" button under an agreement in the minutes."""
-    note = ctx.session.get(MeetingNote, int(value)) if value.isdigit() else None
+    note_id = read_id(value)
+    note = ctx.session.get(MeetingNote, note_id) if note_id else None
     meeting = ctx.session.get(Meeting, note.meeting_id) if note else None
     group = ctx.session.get(Group, meeting.group_id) if meeting else None
     if note is None or note.kind != NoteKind.AGREED or group is None or group.initiative_id != (

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, or_, update
 from sqlmodel import Session, col, select
 
+from bot.core.args import parse_id
 from bot.core.errors import NotAllowed, UserError
 from bot.decisions.tally import (
     Ballot,
@@ -45,6 +46,7 @@ from storage.ids import id_of
 from storage.models import Group, GroupKind, Member, Membership
 
 MAX_OPEN_DAYS = 90
+FIND_DECISIONS = "Find decisions with /ci decisions."
 MAX_REASON = 500
 
 
@@ -212,14 +214,11 @@ def record_agreed(session: Session, member: Member, group: Group, text: str, mee
 
 def get(session: Session, initiative_id: int, ref: str, *, lock: bool = False) -> Decision:
     """The decision numbered `ref` (``12`` or ``#12``) in this initiative, or a clear error."""
-    digits = ref.strip().lstrip("#")
-    if not digits.isdigit():
-        raise UserError(f"“{ref}” is not a decision number. Decision numbers look like 12 or #12; "
-                        "find them with /ci decisions.")
-    where = (col(Decision.id) == int(digits), col(Decision.initiative_id) == initiative_id)
+    number = parse_id(ref, "decision", hint=FIND_DECISIONS)
+    where = (col(Decision.id) == number, col(Decision.initiative_id) == initiative_id)
     found = _locked(session, *where) if lock else session.exec(select(Decision).where(*where)).first()
     if found is None:
-        raise UserError(f"There is no decision #{digits}. Find decisions with /ci decisions.")
+        raise UserError(f"There is no decision #{number}. {FIND_DECISIONS}")
     return found
 
 
@@ -558,7 +557,7 @@ def set_policy(session: Session, group: Group, member: Member, changes: dict[str
             setattr(policy, {"anonymous": "anonymous", "reasons": "reason_required",
                              "backbone": "backbone_proposes"}[key], parse_flag(value, key))
         elif key == "remind":
-            if not value.isdigit() or not 0 < int(value) <= 24 * 14:
+            if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= 24 * 14:
                 raise UserError("--remind takes a number of hours before the close, like 24.")
             policy.remind_hours = int(value)
     session.add(policy)

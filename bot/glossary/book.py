@@ -25,6 +25,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, col, select
 
+from bot.core.args import read_id
 from bot.core.errors import UserError
 from storage.audit import record
 from storage.ids import id_of
@@ -577,7 +578,8 @@ def load_entry(session: Session, term: GlossaryTerm) -> Entry:
 
 def term_by_id(session: Session, initiative_id: int, term_id: str) -> GlossaryTerm | None:
     """The term with id `term_id` (as a button carries it) if it belongs to the initiative."""
-    term = session.get(GlossaryTerm, int(term_id)) if term_id.isdigit() else None
+    number = read_id(term_id)
+    term = session.get(GlossaryTerm, number) if number else None
     return term if term is not None and term.initiative_id == initiative_id else None
 
 

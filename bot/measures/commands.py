@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from bot.core.args import Args
+from bot.core.args import Args, read_id
 from bot.core.completions import starts
 from bot.core.context import Context
 from bot.core.errors import UserError
@@ -46,6 +46,7 @@ from bot.measures.submissions import (
     deadline,
     existing,
     history,
+    outside_window,
     record,
 )
 from bot.measures.units import format_change, format_value
@@ -56,7 +57,7 @@ from storage.measures import Indicator, IndicatorReporter, Unit, Visibility
 from storage.models import Group, GroupKind, Initiative, Member
 
 SUBMIT_USAGE = ('/ci submit INDICATOR VALUE [--period 2026-Q1] [--note "TEXT"] '
-                '[--for PARTNER] [--reason "why" (corrections)]')
+                '[--for PARTNER] [--reason "why" (corrections)] [--late "why" (older periods, backbone)]')
 AGENDA_ORDER = 10  # the progress snapshot comes right after the meeting facts
 PROGRESS_USAGE = "/ci progress [INDICATOR]"
 SECTION_LIMIT = 2800  # characters per reply section, under Slack's 3,000 per text block
@@ -67,9 +68,11 @@ def register(registry: Registry) -> None:
     """Add the measurement commands, the form and re-send actions, and the home section."""
     registry.command(
         "submit", submit, summary="Submit your organization's value of an indicator.", usage=SUBMIT_USAGE,
-        options=("period", "note", "for", "reason"),
+        options=("period", "note", "for", "reason", "late"),
         details="Without a VALUE the form opens, with a field per disaggregation category. "
-                "The period defaults to the latest one that has ended.",
+                "The period defaults to the latest one that has ended. Partners can submit the last few "
+                "periods (the indicator's open_periods, 4 unless set); backbone staff add older ones "
+                "with --late and the reason.",
     )
     registry.command(
         "progress", progress, access=Access.ANYONE, usage=PROGRESS_USAGE,
@@ -120,18 +123,21 @@ def submit(ctx: Context, args: Args) -> Reply:
                                viewer_of(ctx), SUBMIT_USAGE, submitting=True)
     reporter = choose_partner(ctx.session, indicator, id_of(member), backbone=ctx.is_backbone(),
                               named=args.options.get("for", ""))
-    period = choose_period(indicator, args.options.get("period"), _today(ctx, initiative))
+    today = _today(ctx, initiative)
+    late = args.options.get("late", "")
+    period = choose_period(indicator, args.options.get("period"), today, late=late, backbone=ctx.is_backbone())
+    late = late if outside_window(indicator, period, today) else ""
     if len(args.words) < 2:
         current = existing(ctx.session, id_of(indicator), id_of(reporter), period.label)
         return Reply(form=forms.submission_form(indicator, dimensions_of(indicator), period, id_of(reporter),
-                                                ctx.markup, current), ephemeral=True)
+                                                ctx.markup, current, late=late or None), ephemeral=True)
     try:
         entry = check_entry(Unit(indicator.unit), [], " ".join(args.words[1:]))
     except Refused as exc:
         raise UserError(exc.message(), usage=SUBMIT_USAGE) from exc
     done = record(ctx.session, indicator, reporter, period, entry, by=id_of(member), now=ctx.now,
                   note=args.options.get("note", ""), reason=args.options.get("reason", ""))
-    return _receipt(ctx, indicator, reporter, done)
+    return _receipt(ctx, indicator, reporter, done, late)
 
 
 def open_form(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
@@ -145,7 +151,10 @@ def open_form(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
 def submit_form(ctx: Context, value: str, fields: dict[str, str]) -> Reply | FormErrors:
     """The submitted form: check everything, store it all or nothing, and say what was recorded."""
     member = ctx.require_member()
-    indicator, reporter, period = _form_target(ctx, value)
+    late = fields.get("late", "").strip()
+    if "late" in fields and not late:
+        return FormErrors({"late": "Say why this period is added late."})
+    indicator, reporter, period = _form_target(ctx, value, late)
     dims = dimensions_of(indicator)
     typed, problems = forms.read_form(dims, fields)
     if problems:
@@ -158,12 +167,15 @@ def submit_form(ctx: Context, value: str, fields: dict[str, str]) -> Reply | For
     if current is not None and not typed.reason:
         return FormErrors({"reason" if "reason" in fields else "value":
                            f"{period.label} was already submitted; say why it is being corrected."})
-    done = record(ctx.session, indicator, reporter, period, entry, by=id_of(member), now=ctx.now,
-                  note=typed.note, reason=typed.reason)
-    return _receipt(ctx, indicator, reporter, done)
+    try:
+        done = record(ctx.session, indicator, reporter, period, entry, by=id_of(member), now=ctx.now,
+                      note=typed.note, reason=typed.reason)
+    except UserError as exc:
+        return FormErrors({"value": exc.message})
+    return _receipt(ctx, indicator, reporter, done, late)
 
 
-def _form_target(ctx: Context, value: str) -> tuple[Indicator, IndicatorReporter, Period]:
+def _form_target(ctx: Context, value: str, late: str = "") -> tuple[Indicator, IndicatorReporter, Period]:
     """The indicator, partner and period a button or form is about, checked against the caller."""
     member = ctx.require_member()
     initiative = ctx.require_initiative()
@@ -177,16 +189,19 @@ def _form_target(ctx: Context, value: str) -> tuple[Indicator, IndicatorReporter
     owner = ctx.session.get(Member, reporter.member_id)
     allowed = choose_partner(ctx.session, indicator, id_of(member), backbone=ctx.is_backbone(),
                              named=owner.key if owner else "")
-    return indicator, allowed, choose_period(indicator, parsed[1], _today(ctx, initiative))
+    return indicator, allowed, choose_period(indicator, parsed[1], _today(ctx, initiative), late=late,
+                                             backbone=ctx.is_backbone())
 
 
-def _receipt(ctx: Context, indicator: Indicator, reporter: IndicatorReporter, done: Recorded) -> Reply:
+def _receipt(ctx: Context, indicator: Indicator, reporter: IndicatorReporter, done: Recorded,
+             late: str = "") -> Reply:
     unit = Unit(indicator.unit)
     sub = done.submission
     audit(ctx.session, "measures.correct" if done.previous is not None else "measures.submit",
           initiative_id=indicator.initiative_id, actor_id=ctx.member.id if ctx.member else None,
           subject=f"{indicator.key} {sub.period} {reporter.partner}",
-          data={"value": sub.value, "previous": done.previous, "cells": sub.cells})
+          data={"value": sub.value, "previous": done.previous, "cells": sub.cells,
+                **({"late": late[:500]} if late else {})})
     if done.previous is not None:
         said = Markup(f"Corrected {ctx.markup.bold(indicator.name)} for {ctx.markup.escape(reporter.partner)}, "
                 f"{sub.period}: {format_value(unit, done.previous)} → {format_value(unit, sub.value)}.")
@@ -196,7 +211,12 @@ def _receipt(ctx: Context, indicator: Indicator, reporter: IndicatorReporter, do
     if sub.cells:
         names = ", ".join(d.name for d in dimensions_of(indicator) if d.key in sub.cells)
         said = Markup(f"{said} Broken down by {ctx.markup.escape(names)}.")
-    if done.late:
+    if done.kept:
+        names = ", ".join(d.name for d in dimensions_of(indicator) if d.key in done.kept)
+        said = Markup(f"{said} The breakdown by {ctx.markup.escape(names)} is kept as it was.")
+    if late:
+        said = Markup(f"{said} Added as a late period (why: {ctx.markup.escape(late[:500])}).")
+    elif done.late:
         said = Markup(f"{said} (It arrived after the due date; the backbone sees it marked late.)")
     return Reply(title="Data received", sections=[said], ephemeral=True)
 
@@ -349,7 +369,8 @@ def resend(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
     """Re-send the prompt to every outstanding partner of one indicator's period."""
     initiative_id = id_of(ctx.require_initiative())
     indicator_id, _, period_label = value.partition(":")
-    indicator = ctx.session.get(Indicator, int(indicator_id)) if indicator_id.isdigit() else None
+    number = read_id(indicator_id)
+    indicator = ctx.session.get(Indicator, number) if number else None
     try:
         period = calendar_of(indicator).parse(period_label) if indicator else None
     except BadPeriod:

@@ -60,6 +60,7 @@ def spec_of(session: Session, indicator: Indicator) -> IndicatorSpec:
         dimensions=dimensions_of(indicator), reporters=reporters, visibility=indicator.visibility,
         group=group.key if group else "", prompt=indicator.prompt, follow_up_days=indicator.follow_up_days,
         nudge=indicator.nudge, nudge_mentions=indicator.nudge_mentions, flag=indicator.flag,
+        open_periods=indicator.open_periods,
     )
 
 
@@ -86,13 +87,13 @@ def apply_options(session: Session, initiative_id: int, spec: IndicatorSpec, opt
             changes[field] = options[option].strip()[:2000 if field == "definition" else 100]
     if "due" in options:
         due = options["due"].strip()
-        if due.isdigit() and int(due) <= 365:
+        if due.isascii() and due.isdigit() and int(due) <= 365:
             changes["due_days"] = int(due)
         else:
             errors.append(f"--due: {due[:30]!r} is not a number of days from 0 to 365")
     if "fiscal-start" in options:
         month = options["fiscal-start"].strip().lower()
-        if month.isdigit() and 1 <= int(month) <= 12:
+        if month.isascii() and month.isdigit() and 1 <= int(month) <= 12:
             changes["fiscal_year_start"] = int(month)
         elif (index := month_index(month)) is not None:
             changes["fiscal_year_start"] = index

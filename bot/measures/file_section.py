@@ -12,6 +12,7 @@
         period: quarterly                   # monthly, quarterly or annual
         fiscal_year_start: july             # optional; quarters and years then follow it
         due_days: 10                        # days after the period ends
+        open_periods: 4                     # earlier periods partners may still submit (older: backbone --late)
         disaggregate: [{key: race, name: Race/ethnicity, categories: [Black, White, Other]}]
         reporters: [tom, {member: aisha, organization: First Steps Family Center}]
         visibility: aggregate               # public, aggregate or backbone
@@ -62,7 +63,7 @@ def whole(low: int, high: int) -> Any:
     """A reader of whole numbers from `low` to `high`."""
     def read(at: At, _problems: Problems) -> int:
         value = scalar_text(at)
-        if not value.isdigit() or not low <= int(value) <= high:
+        if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
             raise Invalid(f"{value[:30]!r} is not a whole number from {low} to {high}")
         return int(value)
     return read
@@ -71,7 +72,7 @@ def whole(low: int, high: int) -> Any:
 def month(at: At, _problems: Problems) -> int:
     """A month: its number (7) or name (july, Jul)."""
     value = scalar_text(at).lower()
-    if value.isdigit() and 1 <= int(value) <= 12:
+    if value.isascii() and value.isdigit() and 1 <= int(value) <= 12:
         return int(value)
     if (index := month_index(value)) is not None:
         return index
@@ -144,6 +145,7 @@ FIELDS = {
     "period": Field(choice([p.value for p in PeriodKind], "reporting period")),
     "fiscal_year_start": Field(month),
     "due_days": Field(whole(0, 365)),
+    "open_periods": Field(whole(1, 120)),
     "disaggregate": Field(_each(DIMENSION_FIELDS, "dimension", _dimension)),
     "reporters": Field(_reporter),
     "visibility": Field(choice([v.value for v in Visibility], "visibility")),
@@ -164,7 +166,8 @@ def read_indicators(at: At, problems: Problems) -> list[IndicatorSpec]:
             term=v.get("term", ""), polarity=v.get("better", Polarity.HIGHER.value),
             targets=sorted(v.get("targets", []), key=lambda t: t[1]),
             period=v.get("period", PeriodKind.QUARTERLY.value), fiscal_year_start=v.get("fiscal_year_start", 1),
-            due_days=v.get("due_days", 10), dimensions=v.get("disaggregate", []),
+            due_days=v.get("due_days", 10), open_periods=v.get("open_periods", 4),
+            dimensions=v.get("disaggregate", []),
             reporters=v.get("reporters", []), visibility=v.get("visibility", Visibility.AGGREGATE.value),
             group=v.get("group", ""), prompt=reminders.get("prompt", True),
             follow_up_days=reminders.get("follow_up_days", 3), nudge=reminders.get("nudge", True),

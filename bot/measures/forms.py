@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.args import read_id
 from bot.core.messages import FieldKind, Form, FormField, clip
 from bot.core.render import Dialect
 from bot.measures.entries import Dimension, Refused, parse_breakdown
@@ -41,16 +42,23 @@ def form_value(indicator_id: int, period: str, reporter_id: int) -> str:
 def parse_form_value(value: str) -> tuple[int, str, int] | None:
     """The inverse of `form_value`; None for a value that is not one."""
     parts = value.split(":")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[2].isdigit():
+    if len(parts) != 3:
         return None
-    return int(parts[0]), parts[1], int(parts[2])
+    indicator_id, reporter_id = read_id(parts[0]), read_id(parts[2])
+    if indicator_id is None or reporter_id is None:
+        return None
+    return indicator_id, parts[1], reporter_id
 
 
 def submission_form(
     indicator: Indicator, dims: list[Dimension], period: Period, reporter_id: int, markup: Dialect,
-    current: Submission | None,
+    current: Submission | None, *, late: str | None = None,
 ) -> Form:
-    """The form for one partner's `period` of `indicator`; prefilled with `current` when it corrects it."""
+    """The form for one partner's `period` of `indicator`; prefilled with `current` when it corrects it.
+
+    `late` (backbone staff adding a period older than the indicator's window) adds a
+    field for the reason, prefilled with it.
+    """
     unit = Unit(indicator.unit)
     rules = RULES[unit]
     cells = sum(len(d.categories) for d in dims)
@@ -77,6 +85,9 @@ def submission_form(
     else:
         fields.append(FormField("reason", "Why is this being corrected?", FieldKind.LONG_TEXT, max_length=500,
                                 hint=f"Currently {format_value(unit, current.value)}"))
+    if late is not None:
+        fields.append(FormField("late", "Why is this period added late?", FieldKind.LONG_TEXT, max_length=500,
+                                initial=late, hint=f"{period.label} is older than partners may submit."))
     return Form(title=f"Submit {period.label}"[:24], action=SUBMIT_ACTION,
                 fields=tuple(fields), value=form_value(id_of(indicator), period.label, reporter_id))
 

@@ -17,6 +17,7 @@ from storage.measures import PeriodKind
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 REMINDER_HOUR = time(9, 0)
+FIRST_YEAR, LAST_YEAR = 1900, 2999  # labels outside these years name no reporting period (and 9999-Q4 cannot end)
 _MONTHLY = re.compile(r"(\d{4})[-/](\d{1,2})")
 _MONTH_NAME = re.compile(r"([a-z]{3})[a-z]*[-\s]*(\d{4})")
 _QUARTER = re.compile(r"(?:fy)?(\d{4})[-\s]*q([1-4])|q([1-4])[-\s]*(?:fy)?(\d{4})")
@@ -121,15 +122,15 @@ class Calendar:
                 year, month = int(match[2]), MONTHS.index(match[1]) + 1
             else:
                 return None
-            return date(year, month, 1) if 1 <= month <= 12 and year >= 1900 else None
+            return date(year, month, 1) if 1 <= month <= 12 and FIRST_YEAR <= year <= LAST_YEAR else None
         if self.kind == PeriodKind.QUARTERLY:
             match = _QUARTER.fullmatch(raw)
             if match is None:
                 return None
             year, quarter = (int(match[1]), int(match[2])) if match[1] else (int(match[4]), int(match[3]))
-            return add_months(self._year_start(year), 3 * (quarter - 1)) if year >= 1900 else None
+            return add_months(self._year_start(year), 3 * (quarter - 1)) if FIRST_YEAR <= year <= LAST_YEAR else None
         match = _ANNUAL.fullmatch(raw)
-        return self._year_start(int(match[1])) if match and int(match[1]) >= 1900 else None
+        return self._year_start(int(match[1])) if match and FIRST_YEAR <= int(match[1]) <= LAST_YEAR else None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -18,20 +19,24 @@ from sqlmodel import Session, col, select
 from bot.core.errors import UserError
 from bot.core.time import day_text
 from bot.measures.entries import Entry
-from bot.measures.indicators import calendar_of, reporters_of, zone_of
+from bot.measures.indicators import calendar_of, dimensions_of, reporters_of, zone_of
 from bot.measures.periods import BadPeriod, Period, ladder
-from bot.measures.units import format_value
+from bot.measures.units import RULES, format_value
 from storage.ids import id_of
 from storage.measures import Indicator, IndicatorReporter, Submission, SubmissionRevision, Unit
 
 
 @dataclass(frozen=True)
 class Recorded:
-    """What a submission did: the stored row, the value it replaced (for corrections), and lateness."""
+    """What a submission did: the stored row, the value it replaced (for corrections), and lateness.
+
+    `kept` are the dimension keys whose stored cells a correction without them left in place.
+    """
 
     submission: Submission
     previous: float | None
     late: bool
+    kept: tuple[str, ...] = ()
 
 
 def choose_partner(
@@ -62,8 +67,14 @@ def choose_partner(
                     "say which with --for PARTNER.")
 
 
-def choose_period(indicator: Indicator, typed: str | None, today: date) -> Period:
-    """The period named by `typed`, or the latest one that has ended; a period still running is refused."""
+def choose_period(indicator: Indicator, typed: str | None, today: date, *, late: str = "",
+                  backbone: bool = False) -> Period:
+    """The period named by `typed`, or the latest one that has ended.
+
+    A period still running is refused, and so is one older than the indicator's window
+    (`Indicator.open_periods` before the latest ended one) unless backbone staff add it
+    with a `late` reason.
+    """
     calendar = calendar_of(indicator)
     if not typed:
         return calendar.last_ended(today)
@@ -75,7 +86,24 @@ def choose_period(indicator: Indicator, typed: str | None, today: date) -> Perio
         opens = period.last.toordinal() + 1
         raise UserError(f"{period.label} has not ended yet (its last day is {day_text(period.last)}); "
                         f"you can submit it from {day_text(date.fromordinal(opens))}.")
-    return period
+    if not outside_window(indicator, period, today) or (backbone and late.strip()):
+        return period
+    latest = calendar.last_ended(today)
+    oldest = calendar.before(latest, max(indicator.open_periods, 0))
+    window = latest.label if oldest == latest else f"{oldest.label} to {latest.label}"
+    if late.strip():
+        raise UserError(f"{period.label} is too old for {indicator.key} to be submitted now; only backbone staff "
+                        f"can add it late. You can submit {window}.")
+    raise UserError(f"{period.label} is too old for {indicator.key} to be submitted now: you can submit {window}. "
+                    "Backbone staff can still add an older period with --late and the reason.",
+                    usage=f'/ci submit {indicator.key} VALUE --period {period.label} --late "why it comes now" '
+                          "(backbone staff)")
+
+
+def outside_window(indicator: Indicator, period: Period, today: date) -> bool:
+    """True when `period` is older than the periods partners may submit (`Indicator.open_periods`)."""
+    calendar = calendar_of(indicator)
+    return period.start < calendar.before(calendar.last_ended(today), max(indicator.open_periods, 0)).start
 
 
 def existing(session: Session, indicator_id: int, reporter_id: int, period: str) -> Submission | None:
@@ -123,14 +151,39 @@ def record(
             f"{reporter.partner} already submitted {shown} for {period.label} "
             f"(on {day_text(current.updated_at.date())}). To correct it, give a reason.",
             usage=f'/ci submit {indicator.key} VALUE --period {period.label} --reason "why it changed"')
+    cells, kept = _corrected_cells(indicator, current, entry)
     session.add(SubmissionRevision(submission_id=id_of(current), changed_at=now, changed_by_id=by,
                                    old_value=current.value, old_cells=current.cells, old_note=current.note,
                                    new_value=float(entry.value), reason=reason.strip()[:500]))
     previous = current.value
-    current.value, current.cells, current.updated_at = float(entry.value), entry.cells_json(), now
+    current.value, current.cells, current.updated_at = float(entry.value), cells, now
     current.note = note[:1000] or current.note
     session.add(current)
-    return Recorded(current, previous, late)
+    return Recorded(current, previous, late, kept)
+
+
+def _corrected_cells(indicator: Indicator, current: Submission,
+                     entry: Entry) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The cells a correction stores: the new ones, and the stored ones of every dimension it leaves out.
+
+    For a unit whose categories add up to the total, a stored breakdown that no longer
+    adds up to the corrected total is refused, naming the dimension to give again.
+    """
+    new = entry.cells_json()
+    kept = tuple(key for key in (current.cells or {}) if key not in new)
+    if RULES[Unit(indicator.unit)].additive:
+        names = {d.key: d.name for d in dimensions_of(indicator)}
+        for key in kept:
+            total = sum(float(v) for v in current.cells[key].values())
+            if abs(total - float(entry.value)) > 1e-9 * max(1.0, abs(total)):
+                unit = Unit(indicator.unit)
+                raise UserError(
+                    f"The stored breakdown by {names.get(key, key)} adds up to {format_value(unit, total)}, "
+                    f"not the corrected total {format_value(unit, float(entry.value))}; give its categories "
+                    "again with the new total.",
+                    usage=f"/ci submit {indicator.key} --period {current.period} opens the form with "
+                          "every category.")
+    return {**{key: current.cells[key] for key in kept}, **new}, kept
 
 
 def history(session: Session,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from sqlmodel import Session, func, select
 
-from bot.core.args import Args
+from bot.core.args import Args, parse_id
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.messages import Button, ButtonStyle, Reply
@@ -27,6 +27,7 @@ ADD_USAGE = ("/ci agenda add TEXT [--kind decision|discussion|report|info] [--mi
              "e.g. /ci agenda add Review Q1 attendance data --kind discussion --minutes 15")
 MAX_ITEM = 1000
 MAX_BUTTON_ITEMS = 5
+SEE_IDS = "See the ids with /ci agenda."
 
 
 def register(registry: Registry) -> None:
@@ -88,7 +89,7 @@ def _kind(text: str) -> ItemKind:
 def _timebox(text: str | None) -> int | None:
     if text is None:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= 240:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 240:
         raise UserError(f"--minutes must be a whole number from 1 to 240, not “{text}”.", usage=ADD_USAGE)
     return int(text)
 
@@ -137,12 +138,12 @@ def _draft_reply(ctx: Context, group: Group) -> Reply:
 
 def _item(ctx: Context, value: str) -> tuple[AgendaItem, Meeting, Group]:
     initiative = ctx.require_initiative()
-    raw = value.lstrip("#")
-    item = ctx.session.get(AgendaItem, int(raw)) if raw.isdigit() else None
+    number = parse_id(value, "agenda item", usage=SEE_IDS)
+    item = ctx.session.get(AgendaItem, number)
     meeting = ctx.session.get(Meeting, item.meeting_id) if item else None
     group = ctx.session.get(Group, meeting.group_id) if meeting else None
     if item is None or meeting is None or group is None or group.initiative_id != initiative.id:
-        raise UserError(f"There is no agenda item #{raw}.", usage="See the ids with /ci agenda.")
+        raise UserError(f"There is no agenda item #{number}.", usage=SEE_IDS)
     return item, meeting, group
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, vRecur
 from sqlmodel import Session, col, select
 
+from bot.core.args import read_id
 from bot.meetings.series import cadences_of
 from storage.meetings import Cadence, Meeting, MeetingStatus
 from storage.models import Group
@@ -47,7 +48,8 @@ def calendar_for_group(session: Session, group: str | int, *, initiative_id: int
 
 def _group(session: Session, group: str | int, initiative_id: int | None) -> Group:
     if isinstance(group, int) or str(group).isdigit():
-        found = [session.get(Group, int(group))]
+        number = read_id(str(group))  # "²" and 99999999999999999999 name no group
+        found = [session.get(Group, number) if number else None]
     else:
         query = select(Group).where(Group.key == str(group).lower())
         if initiative_id is not None:

@@ -15,7 +15,7 @@ from datetime import date, time, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.core.args import Args
+from bot.core.args import Args, read_id
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.messages import Button, ButtonStyle, Field, Reply
@@ -227,7 +227,8 @@ def _video(url: str) -> str:
 
 
 def _draft(ctx: Context, value: str) -> Cadence:
-    cadence = ctx.session.get(Cadence, int(value)) if value.isdigit() else None
+    cadence_id = read_id(value)
+    cadence = ctx.session.get(Cadence, cadence_id) if cadence_id else None
     initiative = ctx.require_initiative()
     if cadence is None or cadence.initiative_id != initiative.id or cadence.confirmed:
         raise UserError("That preview is gone or was already confirmed. Run /ci meeting add again.")

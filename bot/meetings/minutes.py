@@ -15,7 +15,7 @@ from functools import partial
 
 from sqlmodel import Session, col, select
 
-from bot.core.args import Args
+from bot.core.args import Args, parse_id
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.members import find_member
@@ -347,10 +347,10 @@ def open_actions(ctx: Context) -> list[Reply]:
 
 def _finish(ctx: Context, value: str) -> Reply:
     member = ctx.require_member()
-    raw = value.lstrip("#")
-    action = ctx.session.get(ActionItem, int(raw)) if raw.isdigit() else None
+    number = parse_id(value, "action item", usage="See yours with /ci actions.")
+    action = ctx.session.get(ActionItem, number)
     if action is None or action.initiative_id != (ctx.initiative.id if ctx.initiative else None):
-        raise UserError(f"There is no action item #{raw}.", usage="See yours with /ci actions.")
+        raise UserError(f"There is no action item #{number}.", usage="See yours with /ci actions.")
     group = ctx.session.get(Group, action.group_id)
     assert group is not None
     if action.owner_id != member.id and not is_chair_or_backbone(ctx, group):

@@ -117,7 +117,7 @@ def _frequency(words: list[str], raw: str) -> tuple[str, int, list[str]]:
         return _FREQ_WORDS[first], 2 if first == "fortnightly" else 1, words[1:]
     if first == "every" and len(words) > 1:
         count, unit_at = 1, 1
-        if words[1].isdigit():
+        if words[1].isascii() and words[1].isdigit():
             count, unit_at = int(words[1]), 2
         elif words[1] == "other":
             count, unit_at = 2, 2

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,9 @@ from bot.core.registry import Completion
 AUTOCOMPLETE_BUDGET = 2.5  # seconds; autocomplete cannot be deferred
 ROOT_DESCRIPTION = "cibot: glossary, meetings, agendas, shared measures and decisions of the initiative"
 COMMAND_KIND = "command"
+OUT_OF_DATE = ("This command reached me in a shape I can't read: Discord may still have an older version of "
+               "the /ci commands. Backbone staff can fix this with `cibot discord sync`; meanwhile type the "
+               "command again, or use /ci run.")
 
 
 def build_ci_group(core: Core) -> app_commands.Group:
@@ -48,8 +52,13 @@ def _command(spec: SlashSpec) -> app_commands.Command[Any, ..., None]:
     """One subcommand running `spec`; its options are keyword parameters opt0, opt1 ..."""
     by_param = {f"opt{i}": option for i, option in enumerate(spec.options)}
 
-    async def run(interaction: discord.Interaction, **given: str | None) -> None:
-        values = {by_param[param].name: value for param, value in given.items()}
+    async def run(interaction: discord.Interaction, **given: object) -> None:
+        try:
+            values = {by_param[param].name: option_text(value) for param, value in given.items()}
+        except Unreadable:
+            await interaction.response.send_message(OUT_OF_DATE, ephemeral=True,
+                                                    allowed_mentions=discord.AllowedMentions.none())
+            return
         work = core_of(interaction).command(origin_of(interaction), spec.core_text(values))
         await answer(interaction, work)
 
@@ -70,8 +79,12 @@ def _command(spec: SlashSpec) -> app_commands.Command[Any, ..., None]:
 
 
 def _completer(option: OptionSpec) -> Any:
-    async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    async def complete(interaction: discord.Interaction, value: object) -> list[app_commands.Choice[str]]:
         core = core_of(interaction)
+        try:
+            current = option_text(value) or ""
+        except Unreadable:
+            current = ""
         found: Sequence[str | Completion]
         if option.complete == COMMAND_KIND:
             typed = current.lower().strip()
@@ -84,6 +97,28 @@ def _completer(option: OptionSpec) -> Any:
                 found = []
         return [_choice(item) for item in found[:25]]
     return complete
+
+
+class Unreadable(ValueError):
+    """An option value that has no text form (see `option_text`)."""
+
+
+def option_text(value: object) -> str | None:
+    """An option value of any JSON type as the text the core reads; None when not given.
+
+    Discord types each option when the command is synced, but a client holding an older
+    sync (or a crafted request) can send ``5`` or ``true`` where text is expected.
+    Values with no text form (objects, lists, resolved users) raise `Unreadable`.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return str(int(value)) if value.is_integer() else repr(value)
+    raise Unreadable(type(value).__name__)
 
 
 def _choice(item: str | Completion) -> app_commands.Choice[str]:
