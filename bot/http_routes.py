@@ -1,21 +1,29 @@
-"""HTTP routes the serve process offers besides Slack's: calendar feeds and a health check."""
+"""HTTP routes the serve process offers besides Slack's: calendar feeds, liveness and readiness checks."""
 
 from __future__ import annotations
 
 import asyncio
 
 from aiohttp import web
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.meetings.calendar import UnknownGroup, calendar_for_group
-from storage.db import session_scope
+from storage.db import alembic_config, session_scope, unreachable
 from storage.models import Initiative
+
+READY_TIMEOUT = 3.0  # seconds /readyz waits for the database before answering 503
 
 
 def routes(engine: Engine) -> list[web.RouteDef]:
-    """`GET /calendar/{group}.ics[?initiative=SLUG]` and `GET /healthz`."""
+    """`GET /calendar/{group}.ics[?initiative=SLUG]`, `GET /healthz` and `GET /readyz`.
+
+    `/healthz` says the process is alive (200, whatever the database does); `/readyz`
+    answers 200 when the database is reachable and migrated to the newest version,
+    503 otherwise (during an outage), for load balancers and orchestrators.
+    """
 
     def feed(group: str, slug: str) -> bytes:
         with session_scope(engine) as session:
@@ -34,15 +42,31 @@ def routes(engine: Engine) -> list[web.RouteDef]:
             raise web.HTTPNotFound(text=str(exc)) from None
         return web.Response(body=body, content_type="text/calendar", charset="utf-8")
 
-    def ping() -> None:
+    heads: list[str] = []
+
+    def migrated() -> bool:
+        """Whether the database answers and its schema is at the newest migration."""
+        if not heads:
+            heads.extend(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
         with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            current = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+        return current == set(heads)
 
     async def health(_request: web.Request) -> web.Response:
-        await asyncio.to_thread(ping)
         return web.Response(text="ok")
 
-    return [web.get("/calendar/{group}.ics", calendar), web.get("/healthz", health)]
+    async def ready(_request: web.Request) -> web.Response:
+        try:
+            at_head = await asyncio.wait_for(asyncio.to_thread(migrated), READY_TIMEOUT)
+        except Exception as exc:
+            if not (unreachable(exc) or isinstance(exc, TimeoutError)):
+                raise
+            return web.Response(status=503, text="the database cannot be reached")
+        if not at_head:
+            return web.Response(status=503, text="the database schema is not at the newest migration")
+        return web.Response(text="ok")
+
+    return [web.get("/calendar/{group}.ics", calendar), web.get("/healthz", health), web.get("/readyz", ready)]
 
 
 async def serve_routes(route_defs: list[web.RouteDef], host: str, port: int) -> None:

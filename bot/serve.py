@@ -3,6 +3,8 @@
 Every replica answers Slack's HTTP requests and Discord's interactions from the shared
 database. One replica, elected with a PostgreSQL advisory lock (always the only process
 on SQLite), also runs the scheduler, the outbox dispatcher and the vote-card refresher.
+A database outage never ends the process: each loop backs off and resumes, commands
+answer that nothing was changed, and `/readyz` answers 503 until the database is back.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from bot import bootstrap as composition
 from bot.core.core import Core
 from bot.core.delivery import Sender
 from bot.http_routes import routes, serve_routes
+from bot.runtime.backoff import outliving_outages
 from bot.runtime.leader import lead
+from bot.runtime.outbox import unserved
 
 if TYPE_CHECKING:
     from bot.adapters.discord.settings import DiscordSettings
@@ -104,10 +108,12 @@ async def serve(engine: Engine, settings: Settings, *, host: str = "0.0.0.0", po
         front_ends.append(run_discord(core, client=client))
         ready.append(client.wait_until_ready)
     log.info("serving %s on %s:%d", ", ".join(settings.platforms), host, port)
+    unserved(engine, settings.platforms)  # logs bound platforms not served and what waits for them
     async with asyncio.TaskGroup() as parts:  # one part failing stops the others: no half-running bot
         for front_end in front_ends:
             parts.create_task(front_end)
-        parts.create_task(lead(engine, lambda: background(core, senders, ready)))
+        # a database outage is not a failure: the leader's work backs off and resumes inside
+        parts.create_task(outliving_outages("leader", lambda: lead(engine, lambda: background(core, senders, ready))))
 
 
 async def until_terminated(work: Awaitable[None]) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
+from sqlalchemy import exc as db_errors
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlmodel import Session, create_engine
@@ -50,7 +51,7 @@ def make_engine(url: str | None = None) -> Engine:
                 raise DatabaseError(f"cannot create the folder {folder} for the SQLite database "
                                     f"({exc.strerror}); point DATABASE_URL at a writable place, like "
                                     "sqlite:///data/cibot.db") from exc
-        engine = _create(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = _create(url, pool_pre_ping=True, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     elif parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
@@ -73,6 +74,35 @@ def make_engine(url: str | None = None) -> Engine:
             f"{reason}. Check {check} and that DATABASE_URL is right."
         ) from exc
     return engine
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached right now (down, restarting, locked), not a bug.
+
+    Such errors pass: a loop that meets one backs off and tries again, a command answers that
+    nothing was changed.
+    """
+    if isinstance(error, db_errors.OperationalError | db_errors.InterfaceError | db_errors.TimeoutError):
+        return True
+    if isinstance(error, DBAPIError):
+        return bool(error.connection_invalidated)
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
+
+
+def unique_violation(error: BaseException) -> bool:
+    """Whether `error` is a unique (or primary key) constraint refusing a row another transaction just wrote."""
+    if not isinstance(error, db_errors.IntegrityError):
+        return False
+    orig = error.orig
+    if getattr(orig, "sqlstate", None) == "23505":  # PostgreSQL unique_violation
+        return True
+    name = getattr(orig, "sqlite_errorname", "")
+    unique = ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+    return name in unique or "UNIQUE constraint failed" in str(orig)
 
 
 def _create(url: str | URL, **options: Any) -> Engine:

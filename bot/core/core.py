@@ -3,7 +3,9 @@
 Each call opens a database session in a worker thread (so the event loop that
 serves Slack and Discord never waits on the database), resolves who is asking,
 checks access, runs the flow's handler and commits. User mistakes come back as
-private replies; bugs are logged and answered with an apology and a reference.
+private replies; a lost race for a unique row runs the command once more; an
+unreachable database gets a plain "nothing was changed" reply; bugs are logged and
+answered with an apology and a reference.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.core.args import parse_args
@@ -26,10 +29,12 @@ from bot.core.messages import FormErrors, Home, Reply
 from bot.core.registry import Access, Completion, Registry, bot_session
 from bot.core.render import Dialect, Markup
 from bot.core.router import match
+from storage.db import unique_violation, unreachable
 from storage.models import Member
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+UNREACHABLE = "cibot cannot reach its database right now; nothing was changed. Try again in a minute."
 
 
 class Core:
@@ -137,12 +142,34 @@ class Core:
         )
 
     def _guarded(self, origin: Origin, run: Callable[[Context], T]) -> T | Reply:
+        """Run `run` in a committed session, turning every failure into a reply the user can act on.
+
+        A unique constraint that refuses a row means another request wrote the same thing a
+        moment earlier: the whole command runs once more in a fresh session, where it sees
+        the winner's row and answers as it would have afterwards ("already ..."). An
+        unreachable database is answered as such, with nothing changed.
+        """
         try:
-            with bot_session(self.engine, self.registry) as session:
-                return run(self._context(session, origin))
+            try:
+                return self._once(origin, run)
+            except IntegrityError as exc:
+                if not unique_violation(exc):
+                    raise
+                log.info("%s lost a race for a unique row; running the command again", origin)
+            try:
+                return self._once(origin, run)
+            except IntegrityError as exc:
+                if not unique_violation(exc):
+                    raise
+                log.warning("%s lost a race for a unique row twice: %s", origin, exc.orig)
+                return Reply(title="Someone changed this at the same moment",
+                             sections=[Markup("Nothing was changed. Please try again.")], ephemeral=True)
         except UserError as exc:
             return error_reply(exc, self.registry.dialect_for(origin.platform))
-        except Exception:
+        except Exception as exc:
+            if unreachable(exc):
+                log.warning("cannot reach the database for %s: %s", origin, _first_line(exc))
+                return Reply(sections=[Markup(UNREACHABLE)], ephemeral=True)
             ref = uuid.uuid4().hex[:8]
             log.exception("unhandled error (ref %s) for %s", ref, origin)
             return Reply(
@@ -151,6 +178,15 @@ class Core:
                                  f"tell your backbone team and quote reference {ref}.")],
                 ephemeral=True,
             )
+
+    def _once(self, origin: Origin, run: Callable[[Context], T]) -> T:
+        with bot_session(self.engine, self.registry) as session:
+            return run(self._context(session, origin))
+
+
+def _first_line(error: BaseException) -> str:
+    cause = getattr(error, "orig", None) or error
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
 
 
 def _check_access(ctx: Context, access: Access) -> None:

@@ -22,8 +22,9 @@ from bot.core.messages import Reply
 from bot.core.registry import Registry, bot_session
 from bot.decisions.cards import proposal_card, result_card
 from bot.decisions.tally import Tally
+from bot.runtime.backoff import Backoff
 from bot.runtime.outbox import enqueue_to_group
-from storage.db import session_scope
+from storage.db import session_scope, unreachable
 from storage.decisions import Decision
 from storage.ids import id_of
 from storage.outbox import OutboxMessage, OutboxStatus
@@ -125,10 +126,19 @@ async def refresh_posts(engine: Engine, registry: Registry, senders: dict[str, S
 
 async def keep_posts_fresh(engine: Engine, registry: Registry, senders: dict[str, Sender],
                            interval: float = 2.0) -> None:
-    """Run `refresh_posts` every `interval` seconds until cancelled (on the dispatcher's replica)."""
+    """Run `refresh_posts` every `interval` seconds until cancelled (on the dispatcher's replica).
+
+    While the database is unreachable it backs off (one warning per outage) and resumes.
+    """
+    backoff = Backoff("decision post refresh")
     while True:
+        delay = interval
         try:
             await refresh_posts(engine, registry, senders)
-        except Exception:
-            log.exception("refreshing decision posts failed")
-        await asyncio.sleep(interval)
+            backoff.succeeded()
+        except Exception as exc:
+            if unreachable(exc):
+                delay = max(interval, backoff.failed(exc))
+            else:
+                log.exception("refreshing decision posts failed")
+        await asyncio.sleep(delay)

@@ -5,7 +5,9 @@ advisory lock, held on a dedicated connection outside the pool, is the leader an
 runs `on_elected`; the others try again every second. When the leader dies its
 database session ends, PostgreSQL releases the lock, and a standby takes over.
 A leader that loses its lock connection stops its work at once and stands by again.
-On SQLite there is a single process: it is always the leader.
+A database outage (no connection, or a database error out of the work) is the same:
+the replica stands by and tries again with backoff (`Backoff`) until the database
+is back. On SQLite there is a single process: it is always the leader.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from collections.abc import Awaitable, Callable
 
 import psycopg
 from sqlalchemy.engine import Engine
+
+from bot.runtime.backoff import Backoff, outliving_outages
+from storage.db import unreachable
 
 log = logging.getLogger(__name__)
 
@@ -38,21 +43,34 @@ async def lead(
     block each other.
     """
     if engine.dialect.name != "postgresql":
-        await on_elected()
+        await outliving_outages("scheduled work", on_elected)
         return
+    backoff = Backoff("leader election")
     connection: psycopg.AsyncConnection | None = None
     try:
         while True:
-            if connection is None or connection.closed:
-                connection = await _lock_connection(engine)
-            if connection is not None and await _try_lock(connection):
-                log.info("elected leader")
-                if await _work_while_held(connection, on_elected, retry_interval):
-                    return
-                log.warning("lost leadership; standing by")
-                await _close(connection)
-                connection = None
-            await asyncio.sleep(retry_interval)
+            try:
+                if connection is None or connection.closed:
+                    connection = await _lock_connection(engine)
+                if await _try_lock(connection):
+                    backoff.succeeded()
+                    log.info("elected leader")
+                    if await _work_while_held(connection, on_elected, retry_interval):
+                        return
+                    log.warning("lost leadership; standing by")
+                    await _close(connection)
+                    connection = None
+                else:
+                    backoff.succeeded()
+                delay = retry_interval
+            except Exception as exc:  # the database went away: stand by, back off, try again
+                if not unreachable(exc):
+                    raise
+                if connection is not None:
+                    await _close(connection)
+                    connection = None
+                delay = backoff.failed(exc)
+            await asyncio.sleep(delay)
     finally:
         if connection is not None:
             await _close(connection)
@@ -64,26 +82,17 @@ async def _close(connection: psycopg.AsyncConnection) -> None:
         await connection.close()
 
 
-async def _lock_connection(engine: Engine) -> psycopg.AsyncConnection | None:
+async def _lock_connection(engine: Engine) -> psycopg.AsyncConnection:
     """A fresh connection of our own (never from the pool), with the engine's settings."""
     cargs, cparams = engine.dialect.create_connect_args(engine.url)
     cparams.pop("context", None)
-    try:
-        return await psycopg.AsyncConnection.connect(*cargs, autocommit=True, **cparams)
-    except psycopg.OperationalError as exc:
-        log.warning("cannot reach the database for leader election: %s", exc)
-        return None
+    return await psycopg.AsyncConnection.connect(*cargs, autocommit=True, **cparams)
 
 
 async def _try_lock(connection: psycopg.AsyncConnection) -> bool:
-    try:
-        cursor = await connection.execute(
-            "SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))", (LOCK_CLASS,))
-        row = await cursor.fetchone()
-    except psycopg.Error as exc:
-        log.warning("leader election failed: %s", exc)
-        await _close(connection)
-        return False
+    cursor = await connection.execute(
+        "SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))", (LOCK_CLASS,))
+    row = await cursor.fetchone()
     return bool(row and row[0])
 
 

@@ -21,7 +21,10 @@ import contextlib
 import contextvars
 import functools
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +33,7 @@ from apscheduler.executors.base import run_job as run_apscheduler_job
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -40,11 +44,14 @@ from sqlmodel import Session
 
 from bot.core.clock import Clock, SystemClock
 from bot.core.registry import Registry, bot_session
+from bot.runtime.backoff import Backoff
+from storage.db import unreachable
 from storage.jobs import JOBS_TABLE, scheduled_jobs
 
 log = logging.getLogger(__name__)
 
 DEFAULT_GRACE = timedelta(minutes=30)
+JOB_OUTAGE_PATIENCE = 120.0  # seconds a job keeps retrying while the database is unreachable
 SWEEP_JOB = "scheduler.sweep"  # the built-in job that runs a registered reconciler again
 Reconciler = Callable[[Session, "Scheduler", datetime], None]
 _running: contextvars.ContextVar[Scheduler] = contextvars.ContextVar("cibot_scheduler")
@@ -61,8 +68,10 @@ class Scheduler:
         self.clock = clock or SystemClock()
         self.registry = registry or Registry()
         self._reconcilers: list[Reconciler] = []
-        self._store = SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)
-        self._aps = AsyncIOScheduler(
+        self._backoff = Backoff("scheduler")
+        self._store = _Store(self._backoff, engine=engine, tablename=JOBS_TABLE)
+        self._aps = _OffLoopScheduler(
+            self._backoff,
             jobstores={"default": self._store},
             executors={"default": _ContextExecutor(self)},
             timezone=UTC,
@@ -77,15 +86,19 @@ class Scheduler:
         """Start the scheduler, rebuild jobs with the reconcilers, then fire jobs as they fall due.
 
         Must be called from the running event loop. With a non-system clock the
-        scheduler stays paused; use `run_due` to move time.
+        scheduler stays paused; use `run_due` to move time. No database work runs on
+        the event loop: starting (which stores the pending jobs) and every later look
+        for due jobs happen in worker threads.
         """
-        self._aps.start(paused=True)
+        self._aps.bind(asyncio.get_running_loop())
+        await asyncio.to_thread(self._aps.start, paused=True)
         await asyncio.to_thread(self.reconcile_now)
         if self.realtime:
             self._aps.resume()
 
     async def shutdown(self) -> None:
         """Stop firing jobs; jobs stay stored in the database for the next start."""
+        await asyncio.to_thread(self._aps.stop_worker)  # first, so that shutting down never waits on its lock
         if self._aps.running:
             self._aps.shutdown(wait=False)
             await asyncio.sleep(0)  # AsyncIOScheduler finishes shutting down on the next tick
@@ -244,13 +257,22 @@ def run_job(job_id: str, job: str, **data: Any) -> None:
     job id. Never raises, so one failing job cannot stop the scheduler.
     """
     scheduler = _running.get()
-    try:
-        fn = _sweep if job == SWEEP_JOB else scheduler.registry.jobs[job]
-        with _changes_after_commit(), bot_session(scheduler.engine, scheduler.registry) as session:
-            session.info["scheduler"] = scheduler
-            fn(session, scheduler.clock.now(), **data)
-    except Exception:
-        log.exception("scheduled job %s (%s) failed", job_id, job)
+    backoff = Backoff(f"scheduled job {job_id}")
+    give_up = time.monotonic() + JOB_OUTAGE_PATIENCE
+    while True:
+        try:
+            fn = _sweep if job == SWEEP_JOB else scheduler.registry.jobs[job]
+            with _changes_after_commit(), bot_session(scheduler.engine, scheduler.registry) as session:
+                session.info["scheduler"] = scheduler
+                fn(session, scheduler.clock.now(), **data)
+            backoff.succeeded()
+            return
+        except Exception as exc:
+            if unreachable(exc) and time.monotonic() < give_up:  # rolled back: run it again once the database is back
+                time.sleep(backoff.failed(exc))
+                continue
+            log.exception("scheduled job %s (%s) failed", job_id, job)
+            return
 
 
 @contextlib.contextmanager
@@ -281,8 +303,104 @@ class _ContextExecutor(AsyncIOExecutor):
             self._pending_futures.discard(future)
             self._run_job_success(job.id, future.result() if not future.cancelled() else [])
 
-        future = self._eventloop.run_in_executor(
-            None, context.run, run_apscheduler_job, job, job._jobstore_alias, run_times, self._logger.name
-        )
-        future.add_done_callback(done)
-        self._pending_futures.add(future)
+        def submit() -> None:  # on the event loop; `_do_submit_job` runs in the scheduler's worker thread
+            future = self._eventloop.run_in_executor(
+                None, context.run, run_apscheduler_job, job, job._jobstore_alias, run_times, self._logger.name
+            )
+            future.add_done_callback(done)
+            self._pending_futures.add(future)
+
+        self._eventloop.call_soon_threadsafe(submit)
+
+
+class _Store(SQLAlchemyJobStore):
+    """APScheduler's SQLAlchemy job store, quiet and patient while the database is unreachable.
+
+    A failed look for due jobs finds none and reports the next run time as the end of
+    the backoff, so the scheduler looks again then; the warning is logged once per
+    outage by the shared `Backoff`. The store never disposes the bot's engine.
+    """
+
+    def __init__(self, backoff: Backoff, **options: Any) -> None:
+        super().__init__(**options)
+        self._backoff = backoff
+        self._retry_at: datetime | None = None
+
+    def get_due_jobs(self, now: datetime) -> list[Job]:
+        try:
+            due = super().get_due_jobs(now)
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            self._retry_at = now + timedelta(seconds=self._backoff.failed(exc))
+            return []
+        self._retry_at = None
+        self._backoff.succeeded()
+        return due
+
+    def get_next_run_time(self) -> datetime | None:
+        if self._retry_at is not None:
+            return self._retry_at
+        return super().get_next_run_time()
+
+    def shutdown(self) -> None:
+        """Nothing to release: the engine belongs to the bot."""
+
+
+class _OffLoopScheduler(AsyncIOScheduler):
+    """An AsyncIOScheduler whose job-store work never runs on the event loop.
+
+    APScheduler's `wakeup` runs `_process_jobs` (reading due jobs, storing their next run
+    times) on the loop; here it runs in one dedicated worker thread instead, and only the
+    timer for the next wake-up is set on the loop. A database error while processing
+    backs off and tries again, like the store's own failures.
+    """
+
+    def __init__(self, backoff: Backoff, **options: Any) -> None:
+        super().__init__(**options)
+        self._backoff = backoff
+        self._worker: ThreadPoolExecutor | None = None
+        self._wake_lock = threading.Lock()
+        self._wake_queued = False
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Use `loop` for timers and job submission (so `start` may run in a worker thread)."""
+        self._eventloop = loop
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cibot-scheduler")
+
+    def stop_worker(self) -> None:
+        """Wait for the worker thread to finish what it is doing, and end it."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.shutdown(wait=True)
+
+    def wakeup(self) -> None:  # may be called from any thread
+        with self._wake_lock:
+            if self._wake_queued or self._worker is None:
+                return  # a look is already queued (it will see this change too), or the scheduler stopped
+            with contextlib.suppress(RuntimeError):  # the worker was shut down meanwhile
+                self._worker.submit(self._process_off_loop)
+                self._wake_queued = True
+
+    def _process_off_loop(self) -> None:
+        with self._wake_lock:
+            self._wake_queued = False
+        if self.state == STATE_STOPPED:
+            return
+        try:
+            wait: float | None = self._process_jobs()
+        except Exception as exc:
+            if not unreachable(exc):
+                log.exception("the scheduler failed to process its jobs")
+                wait = float(self.jobstore_retry_interval)
+            else:
+                wait = self._backoff.failed(exc)
+        loop = self._eventloop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self._rearm, wait)
+
+    def _rearm(self, wait: float | None) -> None:
+        if self.state != STATE_STOPPED and self._eventloop is not None:
+            self._start_timer(wait)
