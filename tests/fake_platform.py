@@ -208,8 +208,8 @@ class FakeSender:
                 raise RuntimeError(f"fake platform answered HTTP {response.status}")
             return str(data["id"])
 
-    async def find(self, target: Target, key: str) -> str | None:
-        """The id of the message carrying `key` in the target's channel, or None."""
+    async def find(self, target: Target, key: str, *, since: object = None) -> str | None:
+        """The id of the message carrying `key` in the target's channel (its whole history), or None."""
         params = {"team": target.team_id, "channel": target.channel_id, "user": target.user_id, "key": key}
         async with self._http().get(f"{self.url}/find", params=params) as response:
             data = await response.json()

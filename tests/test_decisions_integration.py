@@ -53,7 +53,7 @@ class RecordingSender:
     async def send(self, target: Target, reply: Reply, *, key: str) -> str:
         raise AssertionError("refresh_posts only edits")
 
-    async def find(self, target: Target, key: str) -> str | None:
+    async def find(self, target: Target, key: str, *, since: object = None) -> str | None:
         return None
 
     async def update(self, target: Target, message_id: str, reply: Reply) -> None:

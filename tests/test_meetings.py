@@ -154,7 +154,7 @@ async def test_reminders_and_agendas_keep_wall_time_through_chicago_dst(chat: Ch
     local = [(at.astimezone(CHICAGO).strftime("%a %d %b %H:%M"), key.split(":")[0]) for at, key in fired
              if not key.startswith("meeting.series")]
     assert local == [
-        ("Sat 07 Mar 10:00", "meeting.agenda"),  # 48 h before Mon 9 Mar 10:00, the day before DST starts
+        ("Sat 07 Mar 09:00", "meeting.agenda"),  # 48 h (absolute) before Mon 9 Mar 10:00 CDT: 09:00 CST
         ("Sun 08 Mar 10:00", "meeting.reminder.1440m"),  # DST started at 02:00 that morning
         ("Mon 09 Mar 09:00", "meeting.reminder.60m"),
         ("Sat 14 Mar 10:00", "meeting.agenda"),
@@ -179,14 +179,14 @@ async def test_berlin_series_through_both_dst_changes_and_no_duplicates(chat: Ch
         autumn = walk(scheduler, engine, datetime(2026, 10, 26, tzinfo=UTC))
     reminders = [at for at, key in spring + autumn if key.startswith("meeting.reminder")]
     assert [r.astimezone(BERLIN).strftime("%a %d %b %H:%M %Z") for r in reminders] == [
-        "Sat 21 Mar 10:00 CET", "Sat 28 Mar 10:00 CET", "Sat 24 Oct 10:00 CEST"]
+        "Sat 21 Mar 10:00 CET", "Sat 28 Mar 09:00 CET", "Sat 24 Oct 11:00 CEST"]  # 24 h before, in absolute time
     meetings = [key.split(":")[2].split("@")[0] for _, key in spring + autumn if key.startswith("meeting.reminder")]
     assert meetings == ["20260322T0900Z", "20260329T0800Z", "20261025T0900Z"]  # 10:00 CET after the change
     with bot_session(engine, REGISTRY) as session:
         session.info["scheduler"] = scheduler
         cadence = session.exec(select(Cadence)).one()
         before = len(outbox(engine))
-        meeting_jobs.fire(session, datetime(2026, 10, 24, 8, 30, tzinfo=UTC), cadence.id or 0, 3600)
+        meeting_jobs.fire(session, datetime(2026, 10, 24, 9, 30, tzinfo=UTC), cadence.id or 0, 3600)
     assert len(outbox(engine)) == before  # a job that runs twice sends nothing twice
 
 

@@ -191,7 +191,7 @@ class AnswerLost(FakeSender):
             raise TimeoutError("no answer from the platform")
         return message_id
 
-    async def find(self, target: Target, key: str) -> str | None:
+    async def find(self, target: Target, key: str, *, since: object = None) -> str | None:
         if self.lookups_fail:
             raise ConnectionError("lookup unavailable")
         return await super().find(target, key)

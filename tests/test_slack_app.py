@@ -34,7 +34,7 @@ from bot.core.messages import (
 )
 from bot.core.registry import Access, Registry
 from tests.factories import seed
-from tests.fake_slack_api import Call, FakeSlackApi, SlackSide, cibot_on_slack
+from tests.fake_slack_api import Call, FakeSlackApi, SlackSide, cibot_on_slack, deliver_outbox
 
 HOSTILE_TYPED = "<!channel> <!here> <@UJAMES> <https://evil|click> &lt;"
 
@@ -329,12 +329,14 @@ async def test_app_home_for_a_stranger_explains_registration(slack: SlackSide) -
     assert "Welcome" in shown and "I don't know who you are" in shown and "UNOBODY" in shown
 
 
-async def test_home_button_answers_by_direct_message(slack: SlackSide) -> None:
+async def test_home_button_answers_by_direct_message(slack: SlackSide, demo_core: Core) -> None:
     button = {"action_id": "demo.again", "value": "from home", "text": {"type": "plain_text", "text": "Again"}}
     status, _ = await slack.click("UTOM", button, channel=None)
     assert status == 200
+    await slack.settle()
+    await deliver_outbox(demo_core.engine, slack.api)  # no response_url: the answer goes through the outbox
     posted = await slack.api.wait_for("chat.postMessage")
-    assert posted.params["channel"] == "UTOM"
+    assert posted.params["channel"] == "DTOM"
     assert texts(posted.blocks) == "again: from home"
 
 

@@ -46,7 +46,7 @@ async def test_send_posts_blocks_and_returns_the_ts(sender: SlackSender, api: Fa
     ts = await sender.send(Target("slack", "T1", channel_id="CSTEER"), REMINDER, key="reminder:m1@slack:CSTEER")
     call = api.of("chat.postMessage")[0]
     assert call.token == "xoxb-test"
-    assert call.params["channel"] == "CSTEER" and ts.startswith("1700000000.")
+    assert call.params["channel"] == "CSTEER" and ts == api.messages("CSTEER")[-1]["ts"]
     assert call.params["metadata"] == {"event_type": "cibot_outbox",
                                        "event_payload": {"key": "reminder:m1@slack:CSTEER"}}
     assert [b["type"] for b in call.blocks] == ["header", "section", "actions"]
@@ -126,7 +126,7 @@ async def test_find_returns_the_ts_of_the_message_with_the_key(sender: SlackSend
     assert await sender.find(steering, "reminder:m3@slack:CSTEER") is None
     assert await sender.find(Target("slack", "T1", channel_id="CDATA"), "reminder:m1@slack:CSTEER") is None
     history = api.of("conversations.history")[0]
-    assert history.params == {"channel": "CSTEER", "include_all_metadata": "1", "limit": "50"}
+    assert history.params == {"channel": "CSTEER", "include_all_metadata": "1", "limit": "200"}
 
 
 async def test_find_in_a_direct_message_reads_the_dm_channel(sender: SlackSender, api: FakeSlackApi) -> None:

@@ -8,6 +8,7 @@ platform adapter provides.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from bot.core.messages import Reply
@@ -44,7 +45,9 @@ class Sender(Protocol):
 
     `key` is the outbox dedupe key; the sender attaches it to the message (Slack
     message metadata, Discord nonce) so that `find` can tell, after a crash between
-    sending and recording, whether the platform already has the message.
+    sending and recording, whether the platform already has the message. `find` is
+    given `since`, when the message was claimed for sending (UTC), and looks through
+    everything the channel received from then on, not a fixed number of messages.
     Raises `RateLimited` when the platform answers 429 and `DeliveryFailed` when
     retrying cannot help; any other exception is treated as transient.
     """
@@ -53,6 +56,6 @@ class Sender(Protocol):
 
     async def send(self, target: Target, reply: Reply, *, key: str) -> str: ...
 
-    async def find(self, target: Target, key: str) -> str | None: ...
+    async def find(self, target: Target, key: str, *, since: datetime | None = None) -> str | None: ...
 
     async def update(self, target: Target, message_id: str, reply: Reply) -> None: ...

@@ -1,9 +1,12 @@
 """The domain of meeting series: occurrences with their exceptions, and what falls due when.
 
 A cadence's occurrences come from its rule (`bot.meetings.recurrence`); a `Meeting` row records
-an exception (skipped, moved) or anything attached to one occurrence. Reminder and
-agenda times are counted back from the start in the cadence's wall time, so "24 h
-before" a 10:00 meeting is 10:00 the day before even across a daylight-saving change.
+an exception (skipped, moved) or anything attached to one occurrence. Meetings keep
+their wall time across daylight saving (a 10:00 meeting stays at 10:00), but reminder
+and agenda times are offsets in absolute time from the meeting's UTC start: "1 h before"
+is always 60 minutes before, even when a clock change falls in between (counting in
+wall time put the 1 h reminder of a 03:30 meeting at 03:30 on the spring-forward day,
+and 2 h early on the fall-back day).
 Flows and scheduled jobs both build on these functions; no chat wording lives here
 beyond the errors a user acts on.
 """
@@ -111,9 +114,9 @@ def check_offsets(cadence: Cadence, *, lead_given: bool = True, reminders_given:
             )
 
 
-def before(start: datetime, minutes: int, timezone: str) -> datetime:
-    """`minutes` before `start`, counted in the wall time of `timezone`; UTC."""
-    return to_utc(to_local(start, timezone) - timedelta(minutes=minutes), timezone)
+def before(start: datetime, minutes: int) -> datetime:
+    """`minutes` of absolute time before `start` (UTC), whatever the clocks do in between."""
+    return start - timedelta(minutes=minutes)
 
 
 def occurrences_between(session: Session, cadence: Cadence, after: datetime, until: datetime,
@@ -274,10 +277,9 @@ class Event:
 def events(occurrence: Occurrence) -> list[Event]:
     """The agenda posting and reminders of one occurrence, by time."""
     cadence = occurrence.cadence
-    found = [Event(before(occurrence.starts_at, cadence.agenda_lead_minutes, cadence.timezone), "agenda",
+    found = [Event(before(occurrence.starts_at, cadence.agenda_lead_minutes), "agenda",
                    occurrence, cadence.agenda_lead_minutes)]
-    found += [Event(before(occurrence.starts_at, m, cadence.timezone), "reminder", occurrence, m)
-              for m in cadence.reminders]
+    found += [Event(before(occurrence.starts_at, m), "reminder", occurrence, m) for m in cadence.reminders]
     return sorted(found, key=lambda e: e.at)
 
 

@@ -4,8 +4,11 @@ Each due message is claimed (status ``sending``, stamped with this dispatcher's
 claim) before its platform is called, and marked ``sent`` with the platform's
 message id after. A message found ``sending`` under another claim was left by a
 process that died mid-send: the dispatcher asks the platform whether it has the
-message's key, and marks it sent or sends it again. So a crash loses nothing and
-sends nothing twice.
+message's key, looking through the channel back to the moment the message was
+claimed, and marks it sent or sends it again. So a crash loses nothing and sends
+nothing twice. These look-ups run in the background, side by side across channels:
+only the channel of an in-doubt message waits for its answer, new messages to
+other channels go out meanwhile.
 
 Traffic is shaped per platform (`Pace`): one channel gets at most one message per
 `channel_interval`, one workspace at most `workspace_rate` messages per second,
@@ -31,6 +34,8 @@ from sqlalchemy.engine import Engine
 from bot.core.clock import Clock, SystemClock
 from bot.core.delivery import DeliveryFailed, RateLimited, Sender, Target
 from bot.core.messages import reply_from_dict
+from bot.runtime.backoff import Backoff
+from storage.db import unreachable
 from storage.outbox import OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -59,6 +64,7 @@ PACES = {
 }
 UNLIMITED = Pace(channel_interval=0.0, workspace_rate=0.0)
 BURST = 2.0  # sends of one workspace that may go back to back after the event loop was held up
+LOOKUPS = 8  # in-doubt look-ups that may run at once (they have their own slots, never taking a send's)
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class _Claimed:
     failures: int
     claim: str
     payload: str = ""
+    claimed_at: datetime | None = None
 
     @property
     def lane(self) -> tuple[str, str, str]:
@@ -119,6 +126,9 @@ class Dispatcher:
         self._max_claimed = concurrency * 8
         self._lane_ready: dict[tuple[str, str, str], float] = {}
         self._busy: set[tuple[str, str, str]] = set()
+        self._checking: Counter[tuple[str, str, str]] = Counter()  # lanes with an in-doubt look-up under way
+        self._looking = asyncio.Semaphore(LOOKUPS)
+        self._recovery: asyncio.Task[None] | None = None
         self._gate_slot: dict[tuple[str, ...], float] = {}
         self._gate_paused: dict[tuple[str, ...], float] = {}
         self._gate_bucket: dict[tuple[str, ...], tuple[float, float]] = {}
@@ -128,18 +138,37 @@ class Dispatcher:
         self.counts: Counter[str] = Counter()
 
     async def run(self) -> None:
-        """Deliver messages as they fall due, until cancelled."""
+        """Deliver messages as they fall due, until cancelled; outlive database outages.
+
+        When the database cannot be reached, sends already under way finish, their
+        outcomes are kept until they can be written, and the loop backs off
+        (`Backoff`) and resumes. After an outage, once nothing is in flight, the
+        dispatcher takes a new claim, so that a claim whose commit was lost with the
+        connection is found in doubt by `recover` and checked with the platform.
+        """
         loop = asyncio.get_running_loop()
         next_recovery = 0.0
         self._claim = uuid.uuid4().hex  # claims left by an earlier run of this instance are in doubt too
+        backoff = Backoff("outbox dispatcher")
+        renew_claim = False
         try:
             while True:
-                if loop.time() >= next_recovery:
-                    await self.recover()
-                    next_recovery = loop.time() + self.recover_interval
-                await self._fill()
-                await self._wait()
-                await self._flush()
+                try:
+                    if renew_claim and not self._tasks and not self._outcomes:
+                        self._claim, renew_claim, next_recovery = uuid.uuid4().hex, False, 0.0
+                    if loop.time() >= next_recovery and self._recovered():
+                        await self._recover_in_background()
+                        next_recovery = loop.time() + self.recover_interval
+                    if not renew_claim:
+                        await self._fill()
+                    await self._wait()
+                    await self._flush()
+                    backoff.succeeded()
+                except Exception as exc:
+                    if not unreachable(exc):
+                        raise
+                    renew_claim = True
+                    await backoff.wait(exc)
         finally:
             await self._settle()
 
@@ -153,11 +182,12 @@ class Dispatcher:
         """
         before = self.counts.copy()
         self._claim = uuid.uuid4().hex
-        await self.recover()
+        await self._recover_in_background()
         try:
             while True:
                 claimed = await self._fill()
-                if not claimed and not self._tasks and not await asyncio.to_thread(self._any_due):
+                if (not claimed and not self._tasks and self._recovered()
+                        and not await asyncio.to_thread(self._any_due)):
                     break
                 await self._wait()
                 await self._flush()
@@ -166,18 +196,55 @@ class Dispatcher:
         return self.counts - before
 
     async def recover(self) -> None:
-        """Settle messages left ``sending`` by a dead process: sent if the platform has their key, else resend."""
+        """Settle messages left ``sending`` by a dead process: sent if the platform has their key, else resend.
+
+        Each message is looked up in its channel back to when it was claimed, all
+        channels at once (`LOOKUPS` at a time); while a channel's look-up runs, nothing
+        new is sent to that channel, so its messages keep their order. Each answer is
+        recorded as soon as it comes, so a slow channel does not hold up the others.
+        """
+        await self._recover_in_background()
+        if self._recovery is not None:
+            await self._recovery
+
+    async def _recover_in_background(self) -> None:
+        """Read the in-doubt messages, hold their channels, and start their look-ups beside the sending loop.
+
+        Reading them is one query; the look-ups run in a task (`_recovery`), and a
+        look-up that fails leaves its message in doubt for the next recovery.
+        """
         rows = await asyncio.to_thread(self._in_doubt)
-        results = await asyncio.gather(*(self._check(row) for row in rows))
-        outcomes = [outcome for outcome in results if outcome is not None]
-        if outcomes:
-            self._outcomes.extend(outcomes)
+        for row in rows:
+            self._checking[row.lane] += 1
+        self._recovery = asyncio.create_task(self._look_up(rows))
+
+    def _recovered(self) -> bool:
+        """True when no background recovery is under way."""
+        return self._recovery is None or self._recovery.done()
+
+    async def _look_up(self, rows: list[_Claimed]) -> None:
+        try:
+            await asyncio.gather(*(self._settle_in_doubt(row) for row in rows))
+        finally:
+            for row in rows:
+                self._checking[row.lane] -= 1
+                if self._checking[row.lane] <= 0:
+                    del self._checking[row.lane]
+
+    async def _settle_in_doubt(self, row: _Claimed) -> None:
+        outcome = await self._check(row)
+        if outcome is None:
+            return
+        self._outcomes.append(outcome)
+        try:
             await self._flush()
+        except Exception as exc:  # kept for the sending loop's next flush
+            log.warning("could not record the in-doubt message %s yet: %r", row.key, exc)
 
     async def _check(self, row: _Claimed) -> dict[str, Any] | None:
         try:
-            async with self._sending:
-                message_id = await self.senders[row.target.platform].find(row.target, row.key)
+            async with self._looking:
+                message_id = await self.senders[row.target.platform].find(row.target, row.key, since=row.claimed_at)
         except Exception as exc:  # the platform cannot tell yet: stay in doubt, ask again later
             log.warning("cannot check in-doubt message %s: %s", row.key, exc)
             return None
@@ -196,7 +263,8 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         self._lane_ready = {lane: t for lane, t in self._lane_ready.items() if t > loop.time()}
         claimed = await asyncio.to_thread(self._claim_due, room, loop.time(), _Shaping(
-            frozenset(self._busy), dict(self._lane_ready), dict(self._gate_slot), dict(self._gate_paused)))
+            frozenset(self._busy | set(self._checking)), dict(self._lane_ready), dict(self._gate_slot),
+            dict(self._gate_paused)))
         for row in claimed:
             self._busy.add(row.lane)
             task = asyncio.create_task(self._deliver(row))
@@ -240,7 +308,7 @@ class Dispatcher:
                 .values(status=OutboxStatus.SENDING, claim=self._claim, claimed_at=now)
                 .returning(OUTBOX.c.id, OUTBOX.c.key, OUTBOX.c.platform, OUTBOX.c.team_id,
                            OUTBOX.c.channel_id, OUTBOX.c.user_id, OUTBOX.c.payload, OUTBOX.c.failures,
-                           OUTBOX.c.claim)
+                           OUTBOX.c.claim, OUTBOX.c.claimed_at)
             ).all()
         return sorted((_row(r) for r in rows), key=lambda c: c.id)
 
@@ -249,7 +317,7 @@ class Dispatcher:
         with self.engine.begin() as conn:
             rows = conn.execute(
                 select(OUTBOX.c.id, OUTBOX.c.key, OUTBOX.c.platform, OUTBOX.c.team_id, OUTBOX.c.channel_id,
-                       OUTBOX.c.user_id, OUTBOX.c.claim, OUTBOX.c.failures)
+                       OUTBOX.c.user_id, OUTBOX.c.claim, OUTBOX.c.failures, OUTBOX.c.claimed_at)
                 .where(OUTBOX.c.status == OutboxStatus.SENDING, OUTBOX.c.claim != self._claim,
                        OUTBOX.c.platform.in_(list(self.senders)))
                 .order_by(OUTBOX.c.id)
@@ -305,7 +373,7 @@ class Dispatcher:
         after `max_failures`); if the platform cannot tell, it stays in doubt for `recover`.
         """
         try:
-            message_id = await self.senders[row.target.platform].find(row.target, row.key)
+            message_id = await self.senders[row.target.platform].find(row.target, row.key, since=row.claimed_at)
         except Exception as lookup_error:
             log.warning("send of %s failed (%r) and cannot be checked (%r)", row.key, error, lookup_error)
             self.counts["doubt"] += 1
@@ -383,11 +451,20 @@ class Dispatcher:
                 return
 
     async def _flush(self) -> None:
-        """Write the recorded outcomes to the outbox in one transaction."""
+        """Write the recorded outcomes to the outbox in one transaction.
+
+        If the write fails, the outcomes are kept for the next flush (writing one twice
+        changes nothing): a message sent but not yet recorded stays ``sending`` under
+        this claim, in doubt, and is neither lost nor sent blindly again.
+        """
         async with self._flush_lock:
             outcomes, self._outcomes = self._outcomes, []
             if outcomes:
-                await asyncio.to_thread(self._write, outcomes)
+                try:
+                    await asyncio.to_thread(self._write, outcomes)
+                except BaseException:
+                    self._outcomes[:0] = outcomes
+                    raise
 
     def _write(self, outcomes: list[dict[str, Any]]) -> None:
         claimed = (OUTBOX.c.id == bindparam("b_id"), OUTBOX.c.status == OutboxStatus.SENDING,
@@ -414,11 +491,20 @@ class Dispatcher:
 
     async def _settle(self) -> None:
         """Stop sending: unfinished claims stay ``sending`` (in doubt); record what did finish."""
+        if self._recovery is not None and not self._recovery.done():  # unsettled look-ups stay in doubt
+            self._recovery.cancel()
+            await asyncio.gather(self._recovery, return_exceptions=True)
         for task in self._tasks:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._flush()
+        try:
+            await self._flush()
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            log.warning("stopping without recording %d outcomes (the database is unreachable); their messages "
+                        "stay in doubt and are checked with the platform by the next dispatcher", len(self._outcomes))
 
 
 def _row(r: Any) -> _Claimed:
@@ -426,5 +512,5 @@ def _row(r: Any) -> _Claimed:
     return _Claimed(
         id=m["id"], key=m["key"],
         target=Target(m["platform"], team_id=m["team_id"], channel_id=m["channel_id"], user_id=m["user_id"]),
-        failures=m["failures"], claim=m["claim"], payload=m.get("payload", ""),
+        failures=m["failures"], claim=m["claim"], payload=m.get("payload", ""), claimed_at=m.get("claimed_at"),
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable
+from datetime import datetime
 from typing import Any
 
 import discord
@@ -46,8 +47,12 @@ class DiscordSender:
             message = await _call(self._http.send_message(channel_id, params=params))
         return str(message["id"])
 
-    async def find(self, target: Target, key: str) -> str | None:
-        """Always None: Discord cannot be searched by key, and a resend with the key's nonce is deduplicated."""
+    async def find(self, target: Target, key: str, *, since: datetime | None = None) -> str | None:
+        """Always None: Discord cannot be searched by key, and a resend with the key's nonce is deduplicated.
+
+        Paging back to `since` would not help: Discord does not store a message's nonce
+        (fetched messages come without it), so nothing in the history names the key.
+        """
         return None
 
     async def update(self, target: Target, message_id: str, reply: Reply) -> None:

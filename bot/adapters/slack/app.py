@@ -5,28 +5,42 @@ background task, so Slack always hears back within its 3-second deadline. The on
 exception is a modal submission, whose field errors must travel in the
 acknowledgement itself: the core gets `SUBMIT_BUDGET` seconds to answer, and if it
 is slower the modal closes and the answer is posted when it arrives.
+
+Answers go through the interaction's response_url. Those that have none (App Home
+buttons, modals opened from App Home) go through the outbox, to the member's direct
+messages, under a key unique to the interaction: the dispatcher delivers them like
+every message the bot sends, waiting out 429s and surviving restarts, and a Slack
+retry of the same interaction queues nothing twice. After an App Home action the
+Home is published again when what it shows has changed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import re
+import uuid
 from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import Session
 
 from bot.adapters.slack.background import Background
 from bot.adapters.slack.blocks import ACTION_PATTERN, action_name, home_view
 from bot.adapters.slack.dialect import SLACK
 from bot.adapters.slack.modals import FormOrigin, form_values, form_view, modal_errors
-from bot.adapters.slack.post import Surface, show
+from bot.adapters.slack.post import Surface, outbox_target, publish_home, show
 from bot.adapters.slack.settings import SlackSettings
 from bot.core.context import Origin
 from bot.core.core import Core
+from bot.core.delivery import Target
 from bot.core.messages import FormErrors, Reply
+from bot.runtime.outbox import enqueue
 
+log = logging.getLogger(__name__)
 COMMAND = "/ci"
 SUBMIT_BUDGET = 2.0  # seconds the core may take before a modal submission is acknowledged anyway
 
@@ -66,12 +80,22 @@ def _team(body: dict[str, Any]) -> str:
     return (body.get("team") or {}).get("id") or body.get("user", {}).get("team_id", "")
 
 
+def _interaction(body: dict[str, Any]) -> str:
+    """An id unique to one interaction (Slack sends the same one again when it retries)."""
+    return str(body.get("trigger_id") or uuid.uuid4().hex)
+
+
+def _from_home(body: dict[str, Any]) -> bool:
+    return (body.get("view") or {}).get("type") == "home"
+
+
 class _Listeners:
     """Bolt listeners bound to one core; each turns a Slack payload into an Origin and a core call."""
 
     def __init__(self, core: Core, background: Background) -> None:
         self.core = core
         self.background = background
+        self._homes: dict[str, str] = {}  # user -> the Home view last published to them (JSON)
 
     async def command(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """`/ci TEXT`: acknowledge, then run the command and show its reply."""
@@ -80,7 +104,8 @@ class _Listeners:
         origin = Origin("slack", user, channel, body.get("team_id", ""), body.get("user_name", ""))
         surface = Surface(user, channel, body.get("response_url", ""))
         text = typed_text(body.get("text", "")).strip() or "help"
-        self.background.spawn(self._command(client, origin, surface, text, body.get("trigger_id", "")))
+        self.background.spawn(self._command(client, origin, surface, text, body.get("trigger_id", ""),
+                                            _interaction(body)))
 
     async def action(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """A button click: acknowledge, then hand the action id and value to the core."""
@@ -90,7 +115,8 @@ class _Listeners:
         origin = Origin("slack", user, channel, _team(body), body["user"].get("username", ""))
         surface = Surface(user, channel, body.get("response_url", ""))
         work = self.core.interact(origin, action_name(clicked["action_id"]), clicked.get("value", ""))
-        self.background.spawn(self._answer(client, work, origin, surface, body.get("trigger_id", "")))
+        self.background.spawn(self._answer(client, work, origin, surface, body.get("trigger_id", ""),
+                                           _interaction(body), home=_from_home(body)))
 
     async def submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
                      client: AsyncWebClient) -> None:
@@ -99,13 +125,14 @@ class _Listeners:
         user = body["user"]["id"]
         origin = Origin("slack", user, remembered.channel_id, _team(body), body["user"].get("username", ""))
         surface = Surface(user, remembered.channel_id, remembered.response_url)
+        home = not remembered.channel_id and not remembered.response_url  # opened from App Home
         task = self.background.spawn(
             self.core.interact(origin, view["callback_id"], remembered.value, form_values(view)))
         try:
             result = await asyncio.wait_for(asyncio.shield(task), SUBMIT_BUDGET)
         except TimeoutError:
             await ack()
-            self.background.spawn(self._answer(client, task, origin, surface, ""))
+            self.background.spawn(self._answer(client, task, origin, surface, "", _interaction(body), home=home))
             return
         if isinstance(result, FormErrors):
             await ack(response_action="errors", errors=modal_errors(view, result))
@@ -115,7 +142,8 @@ class _Listeners:
             await ack(response_action="update", view=form_view(result.form, follow_up))
         else:
             await ack()
-        self.background.spawn(show(client, result, surface))
+        self.background.spawn(self._deliver(client, result, origin, surface, _interaction(body),
+                                            home=home and result.form is None))
 
     async def home(self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
         """The App Home tab was opened: publish what the core says is this member's."""
@@ -124,24 +152,45 @@ class _Listeners:
             self.background.spawn(self._publish_home(client, origin))
 
     async def _command(self, client: AsyncWebClient, origin: Origin, surface: Surface, text: str,
-                       trigger_id: str) -> None:
-        await self._present(client, await self.core.command(origin, text), origin, surface, trigger_id)
+                       trigger_id: str, interaction: str) -> None:
+        await self._present(client, await self.core.command(origin, text), origin, surface, trigger_id, interaction)
 
     async def _answer(self, client: AsyncWebClient, work: Awaitable[Reply | FormErrors], origin: Origin,
-                      surface: Surface, trigger_id: str) -> None:
+                      surface: Surface, trigger_id: str, interaction: str, *, home: bool = False) -> None:
         result: Reply | FormErrors = await work
         if isinstance(result, FormErrors):
             result = Reply(sections=[SLACK.escape(f"{name}: {message}")
                                      for name, message in result.errors.items()], ephemeral=True)
-        await self._present(client, result, origin, surface, trigger_id)
+            home = False
+        await self._present(client, result, origin, surface, trigger_id, interaction, home=home)
 
     async def _present(self, client: AsyncWebClient, reply: Reply, origin: Origin, surface: Surface,
-                       trigger_id: str) -> None:
+                       trigger_id: str, interaction: str, *, home: bool = False) -> None:
         if reply.form is not None and trigger_id:
             remembered = FormOrigin(reply.form.value, origin.channel_id, surface.response_url)
             await client.views_open(trigger_id=trigger_id, view=form_view(reply.form, remembered))
-        await show(client, reply, surface)
+        await self._deliver(client, reply, origin, surface, interaction, home=home and reply.form is None)
 
-    async def _publish_home(self, client: AsyncWebClient, origin: Origin) -> None:
-        home = await self.core.home(origin)
-        await client.views_publish(user_id=origin.user_id, view=home_view(home))
+    async def _deliver(self, client: AsyncWebClient, reply: Reply, origin: Origin, surface: Surface,
+                       interaction: str, *, home: bool = False) -> None:
+        """Show `reply` through the response_url, else queue it in the outbox; then refresh the Home if asked."""
+        if not await show(client, reply, surface):
+            target = outbox_target(reply, surface, origin.team_id)
+            if target is not None:
+                key = f"slack.reply:{interaction}@slack:{target.channel_id or target.user_id}"
+                await asyncio.to_thread(self._enqueue, key, target, reply)
+        if home:
+            await self._publish_home(client, origin, only_if_changed=True)
+
+    def _enqueue(self, key: str, target: Target, reply: Reply) -> None:
+        with Session(self.core.engine) as session:
+            enqueue(session, key, target, reply)
+            session.commit()
+
+    async def _publish_home(self, client: AsyncWebClient, origin: Origin, *, only_if_changed: bool = False) -> None:
+        view = home_view(await self.core.home(origin))
+        shown = json.dumps(view, sort_keys=True)
+        if only_if_changed and self._homes.get(origin.user_id) == shown:
+            return
+        await publish_home(client, origin.user_id, view)
+        self._homes[origin.user_id] = shown

@@ -7,9 +7,12 @@ paused for its Retry-After and `RateLimited` is raised so the outbox dispatcher
 reschedules the message; the next call for that channel waits out the pause itself.
 
 Every message carries its outbox key in Slack message metadata (event type
-``cibot_outbox``), so `find` can look through the channel's newest messages for
-the key and tell the dispatcher, after a crash between posting and recording,
-whether Slack already has the message.
+``cibot_outbox``), so `find` can page back through the channel's history to the
+moment the message was claimed (``conversations.history`` with ``oldest``, ``latest``
+and the cursor) and tell the dispatcher, after a crash between posting and recording,
+whether Slack already has the message, however busy the channel got meanwhile.
+Look-ups are paced per channel, so look-ups in different channels run side by side;
+a 429 on ``conversations.history`` pauses every look-up for its Retry-After.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -33,9 +38,12 @@ from bot.core.messages import Image, Reply
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "cibot_outbox"
-# How many of a channel's newest messages `find` reads: an in-doubt message was posted
-# moments before its dispatcher died, and recovery runs as soon as a dispatcher starts.
-FIND_DEPTH = 50
+# How many messages one conversations.history page holds (Slack recommends at most 200).
+FIND_PAGE = 200
+# Without a claim time, `find` reads one page of the channel's newest messages.
+# With one, it reads back to that time less this margin (clocks of Slack and the database differ).
+FIND_MARGIN = timedelta(minutes=2)
+HISTORY = "conversations.history"
 # Refusals of conversations.history meaning the bot cannot see the channel, so it cannot
 # post there either: `find` answers "not there" and the resend gets the refusal for good.
 UNREADABLE_CHANNEL = frozenset({"channel_not_found", "not_in_channel"})
@@ -74,21 +82,35 @@ class SlackSender:
             await self._upload_image(channel, reply.image)
         return str(response["ts"])
 
-    async def find(self, target: Target, key: str) -> str | None:
-        """The ts of the message tagged with outbox `key` among the target's newest messages, else None."""
+    async def find(self, target: Target, key: str, *, since: datetime | None = None) -> str | None:
+        """The ts of the message tagged with outbox `key` in the target's channel, else None.
+
+        With `since` (when the message was claimed for sending) every message posted
+        from then on (less `FIND_MARGIN`) is read, page by page; without it, the newest
+        `FIND_PAGE` messages.
+        """
         channel = await self._channel(target)
-        try:
-            response = await self._paced("conversations.history", lambda: self._client.conversations_history(
-                channel=channel, include_all_metadata=True, limit=FIND_DEPTH))
-        except DeliveryFailed as exc:
-            if _slack_error(exc.__cause__) in UNREADABLE_CHANNEL:
+        params: dict[str, Any] = {"channel": channel, "include_all_metadata": True, "limit": FIND_PAGE}
+        if since is not None:
+            params["oldest"] = f"{(since - FIND_MARGIN).timestamp():.6f}"
+            params["latest"] = f"{time.time() + FIND_MARGIN.total_seconds():.6f}"
+        cursor = ""
+        while True:
+            page = dict(params, cursor=cursor) if cursor else params
+            try:
+                response = await self._paced(f"history:{channel}",
+                                             partial(self._client.conversations_history, **page), gate=HISTORY)
+            except DeliveryFailed as exc:
+                if _slack_error(exc.__cause__) in UNREADABLE_CHANNEL:
+                    return None
+                raise
+            for message in response.get("messages") or []:  # newest first
+                metadata = message.get("metadata") or {}
+                if metadata.get("event_type") == EVENT_TYPE and (metadata.get("event_payload") or {}).get("key") == key:
+                    return str(message["ts"])
+            cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
+            if since is None or not cursor or not response.get("has_more", True):
                 return None
-            raise
-        for message in response.get("messages") or []:  # newest first
-            metadata = message.get("metadata") or {}
-            if metadata.get("event_type") == EVENT_TYPE and (metadata.get("event_payload") or {}).get("key") == key:
-                return str(message["ts"])
-        return None
 
     async def update(self, target: Target, message_id: str, reply: Reply) -> None:
         """Replace the message `message_id` (its ts) with `reply`."""
@@ -113,17 +135,20 @@ class SlackSender:
         except (RateLimited, DeliveryFailed, SlackApiError) as exc:
             log.warning("could not upload the chart for a message in %s: %s", channel, exc)
 
-    async def _paced(self, key: str, call: Callable[[], Awaitable[AsyncSlackResponse]]) -> Any:
-        """Run `call` no sooner than `key` allows, translating Slack's refusals."""
+    async def _paced(self, key: str, call: Callable[[], Awaitable[AsyncSlackResponse]], *, gate: str = "") -> Any:
+        """Run `call` no sooner than `key` (and the shared `gate`, if any) allows, translating Slack's refusals."""
         async with self._locks[key]:
-            wait = self._not_before.get(key, 0.0) - self._clock()
+            wait = max(self._not_before.get(key, 0.0), self._not_before.get(gate, 0.0) if gate else 0.0) - self._clock()
             if wait > 0:
                 await asyncio.sleep(wait)
             try:
                 response = await call()
             except SlackApiError as exc:
                 self._not_before[key] = self._clock() + self._interval
-                raise self._refusal(key, exc) from exc
+                refusal = self._refusal(key, exc)
+                if gate and isinstance(refusal, RateLimited):
+                    self._not_before[gate] = self._not_before[key]
+                raise refusal from exc
             self._not_before[key] = self._clock() + self._interval
             return response
 
