@@ -22,15 +22,19 @@ app = typer.Typer(help="cibot: the chat bot that keeps a collective impact initi
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 glossary_app = typer.Typer(help="Import and export the glossary.", no_args_is_help=True)
 discord_app = typer.Typer(help="Discord application maintenance.", no_args_is_help=True)
+slack_app = typer.Typer(help="Slack workspace set-up.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 export_app = typer.Typer(help="Export records as CSV.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings from the environment.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Messages the bot sends: see what waits, retry or drop.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(export_app, name="export")
 app.add_typer(config_app, name="config")
+app.add_typer(outbox_app, name="outbox")
 app.add_typer(glossary_app, name="glossary")
 app.add_typer(discord_app, name="discord")
+app.add_typer(slack_app, name="slack")
 
 def _print_version(wanted: bool) -> None:
     if wanted:
@@ -367,6 +371,46 @@ def calendar(
     sys.stdout.write(feed.decode())
 
 
+@slack_app.command("link")
+def slack_link(
+    save: Annotated[bool, typer.Option("--apply", help="Save what was found (without it, only show it).")] = False,
+    yaml_file: Annotated[Path | None, typer.Option("--write-yaml", help="Also write it into this initiative file.")]
+    = None,
+    initiative: InitiativeOption = "",
+) -> None:
+    """Find members' Slack users by email and groups' channels by name (SLACK_BOT_TOKEN; users:read.email)."""
+    import asyncio
+    import os
+
+    from bot.adapters.slack.link import LinkError, apply, plan, write_yaml
+    from bot.adapters.slack.settings import DEFAULT_API_URL, SlackSettings
+    from storage.ids import id_of
+
+    token = os.environ.get("SLACK_BOT_TOKEN", "")
+    if not token:
+        raise fail("SLACK_BOT_TOKEN is not set. Copy the Bot User OAuth Token (xoxb-...) from your Slack app.")
+    client = SlackSettings(token, "", api_url=os.environ.get("SLACK_API_URL") or DEFAULT_API_URL).web_client()
+    with database_session() as session:
+        initiative_id = id_of(pick_initiative(session, initiative))
+        try:
+            found = asyncio.run(plan(session, client, initiative_id))
+        except LinkError as exc:
+            raise fail(str(exc)) from None
+        for link in found.links:
+            typer.echo(link.describe())
+        for problem in found.not_found:
+            typer.echo(f"not found: {problem}")
+        if not found.links:
+            typer.echo("Nothing to link: every member with an email and every group is linked already, or not found.")
+        elif save:
+            apply(session, initiative_id, found.links)
+            typer.echo(f"saved {len(found.links)} link(s)")
+        else:
+            typer.echo("Nothing saved yet: run again with --apply to save these.")
+    if yaml_file and found.links:
+        typer.echo(f"wrote {write_yaml(yaml_file, found.links)} link(s) into {yaml_file}")
+
+
 @discord_app.command("sync")
 def discord_sync() -> None:
     """Register the /ci commands with Discord now (per guild in DISCORD_GUILD_IDS, else globally)."""
@@ -436,6 +480,79 @@ def export_submissions(
     from bot.measures.exports import export_submissions as render
 
     _export(render, fmt, output, initiative)
+
+
+@outbox_app.command("status")
+def outbox_status() -> None:
+    """Messages by platform and status, and how long the oldest pending one has waited."""
+    from bot.runtime.outbox import oldest_pending, status_counts
+    from storage.types import utcnow
+
+    with database_session() as session:
+        counts, oldest = status_counts(session), oldest_pending(session)
+    statuses = ("pending", "sending", "sent", "failed")
+    typer.echo(f"{'platform':<10}" + "".join(f"{s:>9}" for s in statuses))
+    for platform in sorted(counts):
+        typer.echo(f"{platform:<10}" + "".join(f"{counts[platform].get(s, 0):>9}" for s in statuses))
+    if not counts:
+        typer.echo("the outbox is empty")
+    if oldest is not None:
+        waited = utcnow() - oldest[1]
+        hours = int(waited.total_seconds() // 3600)
+        typer.echo(f"oldest pending: {hours // 24} d {hours % 24} h ({oldest[0]})")
+
+
+@outbox_app.command("list")
+def outbox_list(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many of the newest messages.")] = 20,
+    status: Annotated[str, typer.Option(help="Only this status: pending, sending, sent or failed.")] = "",
+    platform: Annotated[str, typer.Option(help="Only this platform.")] = "",
+) -> None:
+    """The newest messages: id, key, platform, target, status, failures and last error (never their text)."""
+    from bot.runtime.outbox import newest
+    from storage.outbox import OutboxStatus
+
+    if status and status not in {s.value for s in OutboxStatus}:
+        raise fail(f"--status takes {', '.join(s.value for s in OutboxStatus)}, not {status!r}")
+    with database_session() as session:
+        rows = newest(session, max(1, limit), status=status, platform=platform)
+    for row in rows:
+        error = f"  {row.last_error}" if row.last_error else ""
+        typer.echo(f"{row.id:>7}  {row.status:<8} {row.platform:<8} {row.target:<24} failures {row.failures}  "
+                   f"{row.key}{error}")
+    if not rows:
+        typer.echo("no messages")
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    message_id: Annotated[int | None, typer.Argument(help="The message's id (see cibot outbox list).")] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Every failed message.")] = False,
+) -> None:
+    """Put a failed message (or with --failed every one) back to pending, to be sent again now."""
+    from bot.runtime.outbox import OutboxError, retry
+
+    if (message_id is None) == (not failed):
+        raise fail("say which: cibot outbox retry ID, or cibot outbox retry --failed")
+    try:
+        with database_session() as session:
+            count = retry(session, message_id)
+    except OutboxError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"{count} message(s) back to pending")
+
+
+@outbox_app.command("drop")
+def outbox_drop(message_id: Annotated[int, typer.Argument(help="The message's id (see cibot outbox list).")]) -> None:
+    """Never send a pending or failed message: it is marked failed, "dropped by operator"."""
+    from bot.runtime.outbox import OutboxError, drop
+
+    try:
+        with database_session() as session:
+            drop(session, message_id)
+    except OutboxError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"message {message_id} dropped")
 
 
 def main() -> None:

@@ -6,8 +6,14 @@ so it never competes with the event loop under test. Every request is recorded a
 Slack would have shown from them. `rate_limit(method)` makes the next call of a
 method answer 429 with Retry-After, and `fail(method, error)` makes it answer
 ``ok: false``. Messages posted with chat.postMessage are kept per channel with their
-metadata (`messages(channel)`), and conversations.history answers from them the way
-Slack does: newest first, metadata only with ``include_all_metadata``.
+metadata (`messages(channel)`), with a ts taken from the real time; `add_message`
+puts someone else's message in a channel. conversations.history answers from them
+the way Slack does: newest first, only those between ``oldest`` and ``latest``
+(``inclusive`` to include the bounds), at most ``limit`` a page with ``has_more`` and
+an opaque ``next_cursor`` to pass back as ``cursor``, metadata only with
+``include_all_metadata``. `delay(method, seconds)` holds back each answer of a method
+(a posted message is kept first), and `rate_limit_storm(methods, seconds)` answers
+every call of those methods with 429 for a while.
 
     with FakeSlackApi() as slack:
         client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
@@ -18,6 +24,7 @@ Slack does: newest first, metadata only with ``include_all_metadata``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import threading
@@ -80,6 +87,12 @@ class FakeSlackApi:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._messages: dict[str, list[dict[str, Any]]] = {}
+        self._delays: dict[str, float] = {}
+        self._storms: dict[str, float] = {}
+        self._storm_retry_after = 1
+        self._last_ts = 0.0
+        self.users_by_email: dict[str, str] = {}  # users.lookupByEmail answers from these
+        self.channels: list[dict[str, Any]] = []  # conversations.list answers from these, 2 a page
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -142,6 +155,30 @@ class FakeSlackApi:
         """Answer the next `times` calls of `method` with 429 and Retry-After."""
         self._script(method, [_Scripted(429, {"ok": False, "error": "ratelimited"},
                                         {"Retry-After": str(retry_after)})] * times)
+
+    def rate_limit_storm(self, methods: tuple[str, ...], seconds: float, retry_after: int = 1) -> float:
+        """Answer every call of `methods` with 429 and Retry-After for the next `seconds` seconds; when it ends.
+
+        The end is a `time.monotonic()` reading, comparable with `Call.at`.
+        """
+        until = time.monotonic() + seconds
+        with self._lock:
+            for method in methods:
+                self._storms[method] = until
+            self._storm_retry_after = retry_after
+        return until
+
+    def delay(self, method: str, seconds: float) -> None:
+        """Hold back every answer of `method` by `seconds` (0 to stop); a posted message is kept meanwhile."""
+        with self._lock:
+            self._delays[method] = seconds
+
+    def add_message(self, channel: str, text: str, *, user: str = "UHUMAN") -> str:
+        """Someone else posts `text` in `channel` (no metadata); its ts."""
+        with self._lock:
+            ts = self._next_ts()
+            self._messages.setdefault(channel, []).append({"type": "message", "user": user, "ts": ts, "text": text})
+        return ts
 
     def fail(self, method: str, error: str) -> None:
         """Answer the next call of `method` with ``ok: false`` and `error`."""
@@ -212,9 +249,16 @@ class FakeSlackApi:
         with self._lock:
             queue = self._scripted.get(method)
             scripted = queue.pop(0) if queue else None
+            delay = self._delays.get(method, 0.0)
+            if scripted is None and self._storms.get(method, 0.0) > time.monotonic():
+                scripted = _Scripted(429, {"ok": False, "error": "ratelimited"},
+                                     {"Retry-After": str(self._storm_retry_after)})
         if scripted is not None:
+            await asyncio.sleep(delay)
             return web.json_response(scripted.body, status=scripted.status, headers=scripted.headers)
-        return web.json_response(self._answer(method, params))
+        answer = self._answer(method, params)  # a message is kept before its (delayed) answer goes back
+        await asyncio.sleep(delay)
+        return web.json_response(answer)
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         n = next(self._ids)
@@ -224,11 +268,19 @@ class FakeSlackApi:
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(params.get("users", "")).lstrip("U")}}
         if method == "chat.postMessage":
-            return {"ok": True, "channel": params.get("channel"), "ts": self._post(params, f"1700000000.{n:06d}")}
+            return {"ok": True, "channel": params.get("channel"), "ts": self._post(params)}
         if method == "chat.update":
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
         if method == "conversations.history":
             return self._history(params)
+        if method == "users.lookupByEmail":
+            user = self.users_by_email.get(str(params.get("email", "")))
+            return {"ok": True, "user": {"id": user}} if user else {"ok": False, "error": "users_not_found"}
+        if method == "conversations.list":
+            start = int(params.get("cursor") or 0)
+            more = start + 2 < len(self.channels)
+            return {"ok": True, "channels": self.channels[start:start + 2],
+                    "response_metadata": {"next_cursor": str(start + 2) if more else ""}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"1700000000.{n:06d}"}
         if method in ("views.open", "views.publish", "views.update", "views.push"):
@@ -242,25 +294,40 @@ class FakeSlackApi:
             return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
         return {"ok": True}
 
-    def _post(self, params: dict[str, Any], ts: str) -> str:
+    def _next_ts(self) -> str:
+        """A fresh message ts from the real time, later than every one before (call under the lock)."""
+        self._last_ts = max(round(time.time(), 6), round(self._last_ts + 0.000001, 6))
+        return f"{self._last_ts:.6f}"
+
+    def _post(self, params: dict[str, Any]) -> str:
         """Keep a posted message in its channel's history; return its ts."""
-        message: dict[str, Any] = {"type": "message", "ts": ts, "text": params.get("text", "")}
+        message: dict[str, Any] = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID,
+                                   "text": params.get("text", "")}
         metadata = params.get("metadata")
         if metadata:
             message["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
         with self._lock:
+            message["ts"] = self._next_ts()
             self._messages.setdefault(str(params.get("channel", "")), []).append(message)
-        return ts
+        return str(message["ts"])
 
     def _history(self, params: dict[str, Any]) -> dict[str, Any]:
-        """A conversations.history page: the channel's newest `limit` messages, newest first."""
-        limit = int(params.get("limit") or 100)
+        """A conversations.history page, newest first, between `oldest` and `latest`, from `cursor` on."""
+        limit = min(int(params.get("limit") or 100), 999)
         with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        inclusive = str(params.get("inclusive", "")).lower() in ("1", "true")
+        oldest, latest = float(params.get("oldest") or 0), float(params.get("latest") or time.time() + 1)
+        start = int(base64.b64decode(params["cursor"]).decode().removeprefix("offset:")) if params.get("cursor") else 0
         with self._lock:
-            newest_first = self._messages.get(str(params.get("channel", "")), [])[::-1]
-        page = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in newest_first[:limit]]
-        return {"ok": True, "messages": page, "has_more": len(newest_first) > limit,
-                "response_metadata": {"next_cursor": ""}}
+            in_channel = sorted(self._messages.get(str(params.get("channel", "")), []),
+                                key=lambda m: float(m["ts"]), reverse=True)
+        newest_first = [m for m in in_channel
+                        if ((oldest <= float(m["ts"]) <= latest) if inclusive else (oldest < float(m["ts"]) < latest))]
+        chunk = newest_first[start:start + limit]
+        page = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in chunk]
+        more = start + limit < len(newest_first)
+        cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode() if more else ""
+        return {"ok": True, "messages": page, "has_more": more, "response_metadata": {"next_cursor": cursor}}
 
     async def _response_url(self, request: web.Request) -> web.Response:
         self._record("response_url", request, await self._params(request))
@@ -399,3 +466,13 @@ async def cibot_on_slack(core: Any, api: FakeSlackApi) -> AsyncIterator[SlackSid
     settings = SlackSettings("xoxb-test", SIGNING_SECRET, api_url=api.api_url)
     async with running_app(build_slack_app(core, settings, background=background), api, background) as side:
         yield side
+
+
+async def deliver_outbox(engine: Any, api: FakeSlackApi) -> Any:
+    """Deliver everything due in the outbox to the fake API, as the leader's dispatcher would; counts by outcome."""
+    from bot.adapters.slack.sender import SlackSender
+    from bot.adapters.slack.settings import SlackSettings
+    from bot.runtime.dispatcher import UNLIMITED, Dispatcher
+
+    client = SlackSettings("xoxb-test", SIGNING_SECRET, api_url=api.api_url).web_client(retry_rate_limited=False)
+    return await Dispatcher(engine, {"slack": SlackSender(client, interval=0.0)}, paces={"slack": UNLIMITED}).drain()
