@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from aiohttp import web
 from alembic.script import ScriptDirectory
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.core import metrics
 from bot.meetings.calendar import UnknownGroup, calendar_for_group
+from bot.runtime.outbox import pending_by_platform
 from storage.db import alembic_config, session_scope, unreachable
 from storage.models import Initiative
 
@@ -18,11 +22,12 @@ READY_TIMEOUT = 3.0  # seconds /readyz waits for the database before answering 5
 
 
 def routes(engine: Engine) -> list[web.RouteDef]:
-    """`GET /calendar/{group}.ics[?initiative=SLUG]`, `GET /healthz` and `GET /readyz`.
+    """`GET /calendar/{group}.ics[?initiative=SLUG]`, `/healthz`, `/readyz` and `/metrics`.
 
     `/healthz` says the process is alive (200, whatever the database does); `/readyz`
     answers 200 when the database is reachable and migrated to the newest version,
-    503 otherwise (during an outage), for load balancers and orchestrators.
+    503 otherwise (during an outage), for load balancers and orchestrators; `/metrics`
+    is for Prometheus (see `bot.core.metrics`).
     """
 
     def feed(group: str, slug: str) -> bytes:
@@ -66,7 +71,22 @@ def routes(engine: Engine) -> list[web.RouteDef]:
             return web.Response(status=503, text="the database schema is not at the newest migration")
         return web.Response(text="ok")
 
-    return [web.get("/calendar/{group}.ics", calendar), web.get("/healthz", health), web.get("/readyz", ready)]
+    def depth() -> list[tuple[str, int, float]]:
+        try:
+            return pending_by_platform(engine, datetime.now(UTC))
+        except Exception as exc:  # a scrape during an outage still gets every other metric
+            if not unreachable(exc):
+                raise
+            return []
+
+    metrics.watch_outbox(depth)
+
+    async def prometheus(_request: web.Request) -> web.Response:
+        body = await asyncio.to_thread(metrics.exposition)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return [web.get("/calendar/{group}.ics", calendar), web.get("/healthz", health), web.get("/readyz", ready),
+            web.get("/metrics", prometheus)]
 
 
 async def serve_routes(route_defs: list[web.RouteDef], host: str, port: int) -> None:

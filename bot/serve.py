@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 
 from bot import bootstrap as composition
+from bot.core import metrics
 from bot.core.core import Core
 from bot.core.delivery import Sender
 from bot.http_routes import routes, serve_routes
@@ -146,9 +147,11 @@ async def background(core: Core, senders: dict[str, Sender],
         await wait()
     scheduler = composition.build_scheduler(core)
     await scheduler.start()
+    metrics.LEADER.set(1)
     try:
         async with asyncio.TaskGroup() as work:
             work.create_task(Dispatcher(core.engine, senders, core.clock).run())
             work.create_task(keep_posts_fresh(core.engine, core.registry, senders))
     finally:
+        metrics.LEADER.set(0)
         await scheduler.shutdown()

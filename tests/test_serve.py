@@ -151,6 +151,39 @@ async def test_the_leader_delivers_an_outbox_message_exactly_once(served: Served
         engine.dispose()
 
 
+async def test_metrics_show_commands_sends_leadership_and_the_waiting_outbox(served: Served) -> None:
+    engine = make_engine(served.db)
+    try:
+        with session_scope(engine) as session:  # a message for a platform this replica does not serve: it waits
+            enqueue(session, "test-serve-waits", Target("discord", channel_id="981234567890200001"), Reply("later"))
+    finally:
+        engine.dispose()
+    async with aiohttp.ClientSession() as http:
+        slack = SlackSide(http, served.url + "/slack/events", SIGNING_SECRET, served.api)
+        before = len(served.api.of("response_url"))
+        await slack.command(LENA, "glossary BBO", team=TEAM, channel="C05FAMILIES")
+        await slack.command(LENA, "no-such-command", team=TEAM, channel="C05FAMILIES")
+        await served.api.wait_for("response_url", count=before + 2, timeout=10)
+        deadline = time.monotonic() + 10
+        while True:
+            async with http.get(served.url + "/metrics") as response:
+                assert response.status == 200 and response.content_type == "text/plain"
+                page = await response.text()
+            if 'cibot_sends_total{platform="slack",status="sent"}' in page or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+    values = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in page.splitlines()
+              if line.startswith("cibot_")}
+    assert values['cibot_commands_total{name="glossary",outcome="ok"}'] >= 1
+    assert values['cibot_commands_total{name="unknown command",outcome="refused"}'] >= 1
+    assert values["cibot_reply_seconds_count"] >= 2
+    assert values['cibot_sends_total{platform="slack",status="sent"}'] >= 1
+    assert values["cibot_leader"] == 1
+    assert values['cibot_outbox_pending{platform="discord"}'] >= 1
+    assert values['cibot_outbox_oldest_pending_seconds{platform="discord"}'] >= 0
+    assert "cibot_scheduler_lag_seconds_bucket" in page
+
+
 async def test_calendar_feeds_are_served_and_unknown_groups_are_404(served: Served) -> None:
     async with aiohttp.ClientSession() as http:
         async with http.get(served.url + "/calendar/steering.ics") as response:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import TypeVar
@@ -20,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.core import logs, metrics
 from bot.core.args import parse_args
 from bot.core.clock import Clock, SystemClock
 from bot.core.context import Context, Origin, registration_hint, unbound_hint
@@ -68,27 +70,34 @@ class Core:
 
     def command_sync(self, origin: Origin, text: str) -> Reply:
         """The blocking body of `command`, for the console and for tests."""
+        answered = _Answered("unknown command")
+
         def run(ctx: Context) -> Reply:
             command, rest = match(self.registry, text)
+            answered.name = command.name
             _check_access(ctx, command.access)
             args = parse_args(rest, command.options)
             reply = command.handler(ctx, args)
             for hook in self.registry.after_hooks.get(command.path, ()):
                 hook(ctx, args, reply)
             return reply
-        return self._guarded(origin, run)
+        with logs.request_scope("cmd"):
+            return answered.done(self._guarded(origin, run, answered))
 
     def interact_sync(
         self, origin: Origin, action: str, value: str, fields: dict[str, str]
     ) -> Reply | FormErrors:
         """The blocking body of `interact`."""
+        answered = _Answered(action)
+
         def run(ctx: Context) -> Reply | FormErrors:
             handler = self.registry.actions.get(action)
             if handler is None:
                 raise UserError("That button or form is no longer supported. Run the command again.")
             _check_access(ctx, handler.access)
             return handler.handler(ctx, value, fields)
-        return self._guarded(origin, run)
+        with logs.request_scope("act"):
+            return answered.done(self._guarded(origin, run, answered))
 
     def home_sync(self, origin: Origin) -> Home:
         """The blocking body of `home`."""
@@ -141,7 +150,8 @@ class Core:
             groups=who.groups,
         )
 
-    def _guarded(self, origin: Origin, run: Callable[[Context], T]) -> T | Reply:
+    def _guarded(self, origin: Origin, run: Callable[[Context], T],
+                 answered: _Answered | None = None) -> T | Reply:
         """Run `run` in a committed session, turning every failure into a reply the user can act on.
 
         A unique constraint that refuses a row means another request wrote the same thing a
@@ -162,14 +172,18 @@ class Core:
                 if not unique_violation(exc):
                     raise
                 log.warning("%s lost a race for a unique row twice: %s", origin, exc.orig)
+                _record(answered, "race")
                 return Reply(title="Someone changed this at the same moment",
                              sections=[Markup("Nothing was changed. Please try again.")], ephemeral=True)
         except UserError as exc:
+            _record(answered, "refused")
             return error_reply(exc, self.registry.dialect_for(origin.platform))
         except Exception as exc:
             if unreachable(exc):
                 log.warning("cannot reach the database for %s: %s", origin, _first_line(exc))
+                _record(answered, "unavailable")
                 return Reply(sections=[Markup(UNREACHABLE)], ephemeral=True)
+            _record(answered, "error")
             ref = uuid.uuid4().hex[:8]
             log.exception("unhandled error (ref %s) for %s", ref, origin)
             return Reply(
@@ -182,6 +196,24 @@ class Core:
     def _once(self, origin: Origin, run: Callable[[Context], T]) -> T:
         with bot_session(self.engine, self.registry) as session:
             return run(self._context(session, origin))
+
+
+class _Answered:
+    """What one request was (its command or action name) and how it ended, for the metrics."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.outcome = "ok"
+        self.started = time.perf_counter()
+
+    def done(self, result: T) -> T:
+        metrics.observe_reply(self.name, self.outcome, time.perf_counter() - self.started)
+        return result
+
+
+def _record(answered: _Answered | None, outcome: str) -> None:
+    if answered is not None:
+        answered.outcome = outcome
 
 
 def _first_line(error: BaseException) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Engine
 
+from bot.core import metrics
 from bot.core.clock import Clock, SystemClock
 from bot.core.delivery import DeliveryFailed, RateLimited, Sender, Target
 from bot.core.messages import reply_from_dict
@@ -349,16 +350,20 @@ class Dispatcher:
                 message_id = await self.senders[row.target.platform].send(
                     row.target, reply_from_dict(json.loads(row.payload)), key=row.key)
             self.counts["sent"] += 1
+            metrics.SENDS.labels(platform=row.target.platform, status="sent").inc()
             outcome = self._sent(row, message_id)
         except RateLimited as exc:
+            metrics.RATE_LIMITED.labels(platform=row.target.platform).inc()
             resume = loop.time() + exc.retry_after
             self._lane_ready[row.lane] = resume
             self._gate_paused[gate] = max(self._gate_paused.get(gate, 0.0), resume)
             self.counts["retry"] += 1
             outcome = self._retry(row, row.failures, timedelta(seconds=exc.retry_after), str(exc))
         except DeliveryFailed as exc:
+            metrics.SENDS.labels(platform=row.target.platform, status="failed").inc()
             outcome = self._failed(row, str(exc))
         except Exception as exc:
+            metrics.SENDS.labels(platform=row.target.platform, status="in_doubt").inc()
             outcome = await self._after_error(row, exc)
         finally:
             self._busy.discard(row.lane)

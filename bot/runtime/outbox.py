@@ -309,3 +309,12 @@ def _one(session: Session, message_id: int, allowed: tuple[OutboxStatus, ...], v
                "the platform)")
         raise OutboxError(f"outbox message {message_id} cannot be {verb}: {why}")
     return message
+
+
+def pending_by_platform(engine: Engine, now: datetime) -> list[tuple[str, int, float]]:
+    """Per platform: how many messages wait to be sent, and how many seconds the oldest has waited."""
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        rows = conn.execute(select(table.c.platform, func.count(), func.min(table.c.created_at))
+                            .where(table.c.status == OutboxStatus.PENDING).group_by(table.c.platform)).all()
+    return [(str(platform), int(count), max(0.0, (now - oldest).total_seconds())) for platform, count, oldest in rows]

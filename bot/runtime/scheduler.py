@@ -42,6 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.core import logs, metrics
 from bot.core.clock import Clock, SystemClock
 from bot.core.registry import Registry, bot_session
 from bot.runtime.backoff import Backoff
@@ -256,6 +257,11 @@ def run_job(job_id: str, job: str, **data: Any) -> None:
     for; when it raises, rolls back, drops those changes and logs the error with the
     job id. Never raises, so one failing job cannot stop the scheduler.
     """
+    with logs.request_scope("job"):
+        _run_job(job_id, job, data)
+
+
+def _run_job(job_id: str, job: str, data: dict[str, Any]) -> None:
     scheduler = _running.get()
     backoff = Backoff(f"scheduled job {job_id}")
     give_up = time.monotonic() + JOB_OUTAGE_PATIENCE
@@ -296,6 +302,8 @@ class _ContextExecutor(AsyncIOExecutor):
         self._owner = owner
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        if run_times:
+            metrics.SCHEDULER_LAG.observe(max(0.0, (self._owner.clock.now() - run_times[-1]).total_seconds()))
         context = contextvars.copy_context()
         context.run(_running.set, self._owner)
 
