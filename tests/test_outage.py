@@ -62,6 +62,8 @@ def test_commands_during_an_outage_say_the_database_is_unreachable_and_log_no_er
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == len(replies)  # one line per refused command, no traceback
     assert all(r.exc_info is None for r in warnings)
+    assert core.complete_sync(Origin("discord", "1", "2", "3"), "term", "ba") == []  # autocomplete offers nothing
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def _hold_lock(path: Path, locked: threading.Event, seconds: float) -> None:

@@ -112,15 +112,21 @@ class Core:
         return result if isinstance(result, Home) else Home("cibot", [result])
 
     def complete_sync(self, origin: Origin, kind: str, prefix: str) -> list[str | Completion]:
-        """The blocking body of `complete`."""
+        """The blocking body of `complete`; nothing to offer while the database cannot be reached."""
         completer = self.registry.completers.get(kind)
         if completer is None:
             return []
-        with bot_session(self.engine, self.registry) as session:
-            ctx = self._context(session, origin)
-            if ctx.initiative is None:
-                return []
-            return list(completer(ctx, prefix)[:25])
+        try:
+            with bot_session(self.engine, self.registry) as session:
+                ctx = self._context(session, origin)
+                if ctx.initiative is None:
+                    return []
+                return list(completer(ctx, prefix)[:25])
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            log.warning("cannot reach the database to complete %s for %s: %s", kind, origin, _first_line(exc))
+            return []
 
     def speaker(self, origin: Origin) -> str | None:
         """The member `origin` speaks as, as "Name, Organization"; None for someone the initiative does not know."""
