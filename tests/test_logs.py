@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 from collections.abc import Iterator
+from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.core import logs
@@ -15,7 +18,7 @@ from bot.core import logs
 def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    libraries = {name: logging.getLogger(name).level for name in logs.LIBRARIES}
+    libraries = {name: logging.getLogger(name).level for name in logs.LIBRARIES + logs.ALWAYS_QUIET}
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
@@ -48,3 +51,34 @@ def test_text_is_the_default_and_debug_lets_libraries_speak(restore_logging: Non
 def test_a_bad_setting_is_refused_with_what_would_work(env: dict[str, str], said: str) -> None:
     with pytest.raises(logs.LogSettingError, match=said):
         logs.configure(env)
+
+
+async def test_a_run_with_forged_requests_logs_no_body_and_no_secret(tmp_path: Path) -> None:
+    """`cibot serve` at DEBUG, in JSON: forged and real requests come and go; the log names none of their text."""
+    from tests.fake_slack_api import SIGNING_SECRET, FakeSlackApi, SlackSide
+    from tests.test_serve import TEAM, loaded_database, start_serving
+
+    marker = "PrivateBudgetFigure4711"
+    with FakeSlackApi() as api:
+        served = start_serving(loaded_database(tmp_path), api, LOG_LEVEL="DEBUG", LOG_FORMAT="json")
+        try:
+            async with aiohttp.ClientSession() as http:
+                forged = SlackSide(http, served.url + "/slack/events", "not-the-secret", api)
+                real = SlackSide(http, served.url + "/slack/events", SIGNING_SECRET, api)
+                assert (await forged.command("UMALLORY", f"glossary {marker}", team=TEAM))[0] == 401
+                assert (await forged.command("UMALLORY", f"submit readiness 1 --note {marker}", team=TEAM,
+                                             timestamp=1))[0] == 401  # stale as well as forged
+                before = len(api.of("response_url"))
+                assert (await real.command("U05LFISCHER", f"glossary {marker}", team=TEAM,
+                                           channel="C05FAMILIES"))[0] == 200
+                await api.wait_for("response_url", count=before + 1, timeout=10)
+        finally:
+            code, err = served.stop(signal.SIGTERM)
+    assert code == 0, err
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert lines and all({"time", "level", "logger", "message", "request_id"} <= line.keys() for line in lines)
+    assert any(line["level"] == "DEBUG" for line in lines)  # the libraries did speak
+    assert any(line["request_id"].startswith("cmd-") for line in lines)
+    for secret in (marker, SIGNING_SECRET, "xoxb-test", "UMALLORY"):
+        assert secret not in err
+    assert "As you gave `client` as well" not in err

@@ -66,10 +66,11 @@ def loaded_database(directory: Path) -> str:
     return db
 
 
-def start_serving(db: str, api: FakeSlackApi) -> Served:
+def start_serving(db: str, api: FakeSlackApi, **extra_env: str) -> Served:
     """Start `cibot serve --platform slack` and wait (bounded) until /healthz answers 200."""
     port = free_port()
-    env = env_for(db, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api.api_url)
+    env = env_for(db, **{"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                         "SLACK_API_URL": api.api_url, **extra_env})
     process = subprocess.Popen([*CIBOT, "serve", "--platform", "slack", "--port", str(port), "--host", "127.0.0.1"],
                                env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     served = Served(process, f"http://127.0.0.1:{port}", db, api)

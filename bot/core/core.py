@@ -213,7 +213,9 @@ class _Answered:
         self.started = time.perf_counter()
 
     def done(self, result: T) -> T:
-        metrics.observe_reply(self.name, self.outcome, time.perf_counter() - self.started)
+        seconds = time.perf_counter() - self.started
+        metrics.observe_reply(self.name, self.outcome, seconds)
+        log.debug("answered %s: %s in %.1f ms", self.name, self.outcome, seconds * 1000)
         return result
 
 

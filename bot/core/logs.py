@@ -1,10 +1,11 @@
 """How cibot logs: one line per event, text or JSON, with the id of the request or job it belongs to.
 
 `configure` reads LOG_LEVEL (default INFO) and LOG_FORMAT (``text`` or ``json``); libraries
-(Bolt, discord.py, APScheduler, Alembic, SQLAlchemy, aiohttp) log at WARNING unless the
-level is DEBUG. `request_scope` tags every line logged inside it with a request id, so
-one command's or one job's lines can be found together. Messages never carry request
-bodies or secrets: code logs ids and keys, not payloads.
+(Bolt, discord.py, APScheduler, Alembic, aiohttp) log at WARNING unless the level is DEBUG;
+SQLAlchemy always does, since its lower levels print SQL parameters. `request_scope` tags every line logged inside it with a request id, so
+one command's or one job's lines can be found together. No line carries a request body or
+a secret, at any level: cibot's own code logs ids and keys, and every line (libraries'
+included, such as Bolt's note of a forged request with its body) passes `redact` first.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import contextvars
 import json
 import logging
 import os
+import re
 import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-LIBRARIES = ("slack_bolt", "slack_sdk", "discord", "apscheduler", "alembic", "sqlalchemy", "aiohttp", "asyncio")
+LIBRARIES = ("slack_bolt", "slack_sdk", "discord", "apscheduler", "alembic", "aiohttp", "asyncio")
+ALWAYS_QUIET = ("sqlalchemy",)  # its INFO and DEBUG lines carry SQL parameters: message text, ids, values
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("cibot_request_id", default="-")
 
@@ -42,6 +45,39 @@ def request_scope(prefix: str) -> Iterator[str]:
 class _RequestId(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = _request_id.get()
+        return True
+
+
+SECRET_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DISCORD_TOKEN")
+_BODY = re.compile(r"\bbody: .*", re.DOTALL)  # Bolt: "Invalid request signature detected (..., body: ...)"
+_PAYLOAD = re.compile(r"\b(params|data|json|payload): [{\[].*", re.DOTALL)  # the SDKs' request and response dumps
+_FORM = re.compile(r"\b[\w.]+=[^&\s]*(?:&[\w.]+=[^&\s]*)+")  # a form-encoded request body
+_TOKEN = re.compile(r"\b(?:xox[abepr]|xapp)-[\w-]+")
+_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """`text` without request bodies, tokens, URL passwords or any of `secrets`."""
+    text = _BODY.sub("body: (withheld)", text)
+    text = _PAYLOAD.sub(r"\1: (withheld)", text)
+    text = _FORM.sub("(form data withheld)", text)
+    text = _TOKEN.sub("(token withheld)", text)
+    text = _PASSWORD.sub(r"\1***@", text)
+    for secret in secrets:
+        text = text.replace(secret, "(secret withheld)")
+    return text
+
+
+class _Redact(logging.Filter):
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message, self.secrets)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
         return True
 
 
@@ -69,6 +105,7 @@ def configure(environ: dict[str, str] | None = None) -> None:
         raise LogSettingError(f"LOG_FORMAT {style!r} is not known; use text or json")
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestId())
+    handler.addFilter(_Redact(tuple(value for name in SECRET_SETTINGS if len(value := env.get(name, "")) >= 8)))
     handler.setFormatter(JsonFormatter() if style == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -77,3 +114,5 @@ def configure(environ: dict[str, str] | None = None) -> None:
     root.setLevel(level)
     for library in LIBRARIES:
         logging.getLogger(library).setLevel(level if level <= logging.DEBUG else max(level, logging.WARNING))
+    for library in ALWAYS_QUIET:
+        logging.getLogger(library).setLevel(max(level, logging.WARNING))

@@ -25,6 +25,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import Session
 
@@ -45,12 +46,22 @@ COMMAND = "/ci"
 SUBMIT_BUDGET = 2.0  # seconds the core may take before a modal submission is acknowledged anyway
 
 
+class _ClientGiven(logging.Filter):
+    """Drops Bolt's start-up warning that SLACK_BOT_TOKEN goes unused: the client we hand it holds that token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
 def build_slack_app(core: Core, settings: SlackSettings, *, background: Background | None = None) -> AsyncApp:
     """A Bolt AsyncApp that serves `/ci`, buttons, modals and App Home from `core`.
 
     `background` collects the work done after each acknowledgement; pass your own to
     wait for it (tests, benchmarks, shutdown).
     """
+    bolt_log = logging.getLogger("slack_bolt.AsyncApp")
+    if not any(isinstance(f, _ClientGiven) for f in bolt_log.filters):
+        bolt_log.addFilter(_ClientGiven())
     app = AsyncApp(client=settings.web_client(), signing_secret=settings.signing_secret, name="cibot")
     listeners = _Listeners(core, background or Background())
     app.command(COMMAND)(listeners.command)
