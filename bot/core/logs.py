@@ -2,8 +2,9 @@
 
 `configure` reads LOG_LEVEL (default INFO) and LOG_FORMAT (``text`` or ``json``); libraries
 (Bolt, discord.py, APScheduler, Alembic, aiohttp) log at WARNING unless the level is DEBUG;
-SQLAlchemy always does, since its lower levels print SQL parameters. `request_scope` tags every line logged inside it with a request id, so
-one command's or one job's lines can be found together. No line carries a request body or
+SQLAlchemy always does, since its lower levels print SQL parameters. `request_scope` tags
+every line logged inside it with a request id, so one command's or one job's lines can be
+found together. No line carries a request body or
 a secret, at any level: cibot's own code logs ids and keys, and every line (libraries'
 included, such as Bolt's note of a forged request with its body) passes `redact` first.
 """
