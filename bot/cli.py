@@ -325,8 +325,8 @@ def glossary_export(
 @app.command()
 def serve(
     platform: Annotated[str, typer.Option(help="slack, discord, or slack,discord for both.")] = "slack",
-    port: Annotated[int, typer.Option(help="HTTP port: Slack events, calendar feeds, health.")] = 3000,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(envvar="PORT", help="HTTP port: Slack events, calendar feeds, health.")] = 3000,
+    host: Annotated[str, typer.Option(envvar="HOST", help="Address to listen on.")] = "0.0.0.0",
 ) -> None:
     """Run the bot for Slack and/or Discord (scheduler and outbox run on one elected replica)."""
     import asyncio

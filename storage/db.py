@@ -53,8 +53,8 @@ def make_engine(url: str | None = None) -> Engine:
                                     "sqlite:///data/cibot.db") from exc
         engine = _create(url, pool_pre_ping=True, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-    elif parsed.get_backend_name() == "postgresql":
-        if parsed.drivername == "postgresql":
+    elif parsed.get_backend_name() in ("postgresql", "postgres"):
+        if parsed.drivername in ("postgresql", "postgres"):  # as hosting platforms hand them out
             parsed = parsed.set(drivername="postgresql+psycopg")
         engine = _create(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
     else:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
+from tests.db_helpers import PG_URL
+from tests.fake_slack_api import FakeSlackApi
 from tests.process_helpers import cibot, free_port
+from tests.test_serve import loaded_database, start_serving
 
 SLACK = {"SLACK_BOT_TOKEN": "xoxb-1234-abcd-secret", "SLACK_SIGNING_SECRET": "0123456789abcdef-secret"}
 
@@ -39,3 +45,13 @@ def test_secrets_can_come_from_files_as_docker_and_kubernetes_mount_them(tmp_pat
     assert checked.returncode == 0 and "all set" in checked.stdout, checked.stdout
     unreadable = cibot("config", "check", db=f"sqlite:///{tmp_path}/c.db", DISCORD_TOKEN_FILE=str(tmp_path / "nope"))
     assert unreadable.returncode == 2 and "DISCORD_TOKEN_FILE names" in unreadable.stderr
+
+
+def test_the_address_comes_from_port_and_host_and_postgres_urls_are_accepted(tmp_path: Path) -> None:
+    with FakeSlackApi() as api:
+        served = start_serving(loaded_database(tmp_path), api, address_in_env=True)
+        code, _ = served.stop(signal.SIGTERM)
+    assert code == 0
+    url = make_url(PG_URL).set(drivername="postgres").render_as_string(hide_password=False)
+    checked = cibot("config", "check", "--platform", "slack", db=url, **SLACK)
+    assert checked.returncode == 0 and f"ok  DATABASE_URL: {url} answers" in checked.stdout, checked.stdout

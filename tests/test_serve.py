@@ -66,12 +66,17 @@ def loaded_database(directory: Path) -> str:
     return db
 
 
-def start_serving(db: str, api: FakeSlackApi, **extra_env: str) -> Served:
-    """Start `cibot serve --platform slack` and wait (bounded) until /healthz answers 200."""
+def start_serving(db: str, api: FakeSlackApi, *, address_in_env: bool = False, **extra_env: str) -> Served:
+    """Start `cibot serve --platform slack` and wait (bounded) until /healthz answers 200.
+
+    The port and host are given as options, or with `address_in_env` as PORT and HOST.
+    """
     port = free_port()
+    address = {"PORT": str(port), "HOST": "127.0.0.1"}
     env = env_for(db, **{"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                         "SLACK_API_URL": api.api_url, **extra_env})
-    process = subprocess.Popen([*CIBOT, "serve", "--platform", "slack", "--port", str(port), "--host", "127.0.0.1"],
+                         "SLACK_API_URL": api.api_url, **(address if address_in_env else {}), **extra_env})
+    options = [] if address_in_env else ["--port", address["PORT"], "--host", address["HOST"]]
+    process = subprocess.Popen([*CIBOT, "serve", "--platform", "slack", *options],
                                env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     served = Served(process, f"http://127.0.0.1:{port}", db, api)
     deadline = time.monotonic() + STARTUP
