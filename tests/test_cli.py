@@ -95,3 +95,10 @@ def test_glossary_export_then_import_round_trips(db: str, tmp_path: Path) -> Non
     again = cibot("glossary", "import", str(exported), db=db)
     assert again.returncode == 0, again.stderr
     assert "0 created, 0 updated" in again.stdout
+
+
+def test_version_is_the_installed_package_version(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    shown = cibot("--version", db=f"sqlite:///{tmp_path}/v.db")
+    assert shown.returncode == 0 and shown.stdout.strip() == f"cibot {version('cibot')}"
