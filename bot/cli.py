@@ -485,21 +485,21 @@ def export_submissions(
 @outbox_app.command("status")
 def outbox_status() -> None:
     """Messages by platform and status, and how long the oldest pending one has waited."""
-    from bot.runtime.outbox import oldest_pending, status_counts
+    from bot.runtime.outbox import pending_by_platform, status_counts
     from storage.types import utcnow
 
     with database_session() as session:
-        counts, oldest = status_counts(session), oldest_pending(session)
+        counts, waiting = status_counts(session), pending_by_platform(session, utcnow())
     statuses = ("pending", "sending", "sent", "failed")
     typer.echo(f"{'platform':<10}" + "".join(f"{s:>9}" for s in statuses))
     for platform in sorted(counts):
         typer.echo(f"{platform:<10}" + "".join(f"{counts[platform].get(s, 0):>9}" for s in statuses))
     if not counts:
         typer.echo("the outbox is empty")
-    if oldest is not None:
-        waited = utcnow() - oldest[1]
-        hours = int(waited.total_seconds() // 3600)
-        typer.echo(f"oldest pending: {hours // 24} d {hours % 24} h ({oldest[0]})")
+    if waiting:
+        platform, (_count, seconds) = max(waiting.items(), key=lambda item: item[1][1])
+        hours = int(seconds // 3600)
+        typer.echo(f"oldest pending: {hours // 24} d {hours % 24} h ({platform})")
 
 
 @outbox_app.command("list")

@@ -73,7 +73,9 @@ def routes(engine: Engine) -> list[web.RouteDef]:
 
     def depth() -> list[tuple[str, int, float]]:
         try:
-            return pending_by_platform(engine, datetime.now(UTC))
+            with session_scope(engine) as session:
+                waiting = pending_by_platform(session, datetime.now(UTC))
+            return [(platform, count, age) for platform, (count, age) in waiting.items()]
         except Exception as exc:  # a scrape during an outage still gets every other metric
             if not unreachable(exc):
                 raise

@@ -20,9 +20,9 @@ from sqlalchemy.engine import Engine
 from bot.bootstrap import build_core
 from bot.core.clock import ManualClock
 from bot.core.core import Core
-from storage.db import DatabaseError, make_engine, upgrade
+from storage.db import make_engine, upgrade
 from tests.chat import Chat
-from tests.db_helpers import PG_URL, scratch_schema
+from tests.db_helpers import PG_URL, require_postgres, scratch_schema
 from tests.fake_slack_api import FakeSlackApi
 
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday, 09:00 in Chicago
@@ -41,12 +41,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_schema_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh, migrated schema for this test run."""
-    try:
-        make_engine(PG_URL).dispose()
-    except DatabaseError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required under CI but unreachable: {exc}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}; skipping PostgreSQL tests ({exc})")
+    require_postgres("skipping PostgreSQL tests")
     with scratch_schema(PG_URL, f"cibot_t_{os.getpid()}") as url:
         yield url
 

@@ -7,12 +7,23 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from storage.db import make_engine, upgrade
+from storage.db import DatabaseError, make_engine, upgrade
 
 PG_URL = os.environ.get("CIBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def require_postgres(why: str) -> None:
+    """Skip the test, saying `why` it needs PostgreSQL, when the server is unreachable; under CI=true, fail."""
+    try:
+        make_engine(PG_URL).dispose()
+    except DatabaseError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required under CI but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}; {why} ({exc})")
 
 
 @contextmanager

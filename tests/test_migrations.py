@@ -10,18 +10,16 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from storage.db import DatabaseError, make_engine
-from tests.db_helpers import PG_URL
+from storage.db import make_engine
+from tests.db_helpers import PG_URL, require_postgres
 from tests.process_helpers import CIBOT, ROOT, env_for
 
 
 @pytest.fixture
 def empty_schema() -> Iterator[str]:
     """A URL whose search_path is a new, empty schema (no migrations applied)."""
-    try:
-        admin = make_engine(PG_URL)
-    except DatabaseError as exc:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({exc})")
+    require_postgres("the migration lock is a PostgreSQL advisory lock")
+    admin = make_engine(PG_URL)
     schema = f"cibot_empty_{uuid.uuid4().hex[:8]}"
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))

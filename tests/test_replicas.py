@@ -23,9 +23,9 @@ from sqlalchemy import select
 from bot.core.delivery import Target
 from bot.core.messages import Reply
 from bot.runtime.outbox import enqueue
-from storage.db import DatabaseError, make_engine, session_scope
+from storage.db import make_engine, session_scope
 from storage.outbox import OutboxMessage, OutboxStatus
-from tests.db_helpers import PG_URL, scratch_schema
+from tests.db_helpers import PG_URL, require_postgres, scratch_schema
 from tests.fake_slack_api import SIGNING_SECRET, FakeSlackApi, SlackSide
 from tests.process_helpers import EXAMPLE, cibot
 from tests.test_serve import BACKBONE_CHANNEL, LENA, TEAM, Served, start_serving
@@ -90,12 +90,7 @@ class RoundRobin:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL schema of this test's own (its own leader lock), the example initiative loaded."""
-    try:
-        make_engine(PG_URL).dispose()
-    except DatabaseError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required under CI but unreachable: {exc}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}; two replicas need it ({exc})")
+    require_postgres("two replicas share their leader lock through it")
     with scratch_schema(PG_URL, f"cibot_replicas_{os.getpid()}") as url:
         loaded = cibot("load", str(EXAMPLE), db=url)
         assert loaded.returncode == 0, loaded.stderr

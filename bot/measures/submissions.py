@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.core.errors import UserError
@@ -139,11 +138,7 @@ def record(
                          period_start=period.start, value=float(entry.value), cells=entry.cells_json(),
                          note=note[:1000], submitted_by_id=by, submitted_at=now, updated_at=now)
         session.add(row)
-        try:
-            session.flush()
-        except IntegrityError as exc:  # another submission for the same partner and period won the race
-            raise UserError(f"{reporter.partner}'s {period.label} value was submitted by someone else a moment "
-                            "ago. Look at it with /ci progress and correct it if needed.") from exc
+        session.flush()  # a race for the same partner and period: the core runs the loser again, as a correction
         return Recorded(row, None, late)
     if not reason.strip():
         shown = format_value(Unit(indicator.unit), current.value)

@@ -202,13 +202,10 @@ def unserved(engine: Engine, served: Collection[str]) -> dict[str, int]:
     A platform is "used" when a group is bound to one of its channels or a message
     waits for it. Called by `cibot serve` at start; returns the waiting counts by platform.
     """
-    table = OutboxMessage.__table__  # type: ignore[attr-defined]
     try:
         with Session(engine) as session:
             bound = set(session.exec(select(ChannelBinding.platform).distinct()).all())
-            waiting = dict(session.execute(select(table.c.platform, func.count())
-                                           .where(table.c.status == OutboxStatus.PENDING)
-                                           .group_by(table.c.platform)).all())
+            waiting = {platform: count for platform, (count, _age) in pending_by_platform(session, utcnow()).items()}
     except Exception as exc:  # a report, not a reason to stop the bot
         log.warning("could not check the outbox for platforms not served: %r", exc)
         return {}
@@ -248,13 +245,6 @@ def status_counts(session: Session) -> dict[str, dict[str, int]]:
             select(table.c.platform, table.c.status, func.count()).group_by(table.c.platform, table.c.status)):
         counts.setdefault(platform, {})[str(status)] = int(count)
     return counts
-
-
-def oldest_pending(session: Session) -> tuple[str, datetime] | None:
-    """The platform and queue time of the oldest pending message, if any."""
-    row = session.exec(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
-                       .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id)).limit(1)).first()
-    return (row.platform, row.created_at) if row is not None else None
 
 
 def newest(session: Session, limit: int = 20, *, status: str = "", platform: str = "") -> list[Listed]:
@@ -311,10 +301,9 @@ def _one(session: Session, message_id: int, allowed: tuple[OutboxStatus, ...], v
     return message
 
 
-def pending_by_platform(engine: Engine, now: datetime) -> list[tuple[str, int, float]]:
+def pending_by_platform(session: Session, now: datetime) -> dict[str, tuple[int, float]]:
     """Per platform: how many messages wait to be sent, and how many seconds the oldest has waited."""
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    with engine.connect() as conn:
-        rows = conn.execute(select(table.c.platform, func.count(), func.min(table.c.created_at))
-                            .where(table.c.status == OutboxStatus.PENDING).group_by(table.c.platform)).all()
-    return [(str(platform), int(count), max(0.0, (now - oldest).total_seconds())) for platform, count, oldest in rows]
+    rows = session.execute(select(table.c.platform, func.count(), func.min(table.c.created_at))
+                           .where(table.c.status == OutboxStatus.PENDING).group_by(table.c.platform)).all()
+    return {str(platform): (int(count), max(0.0, (now - oldest).total_seconds())) for platform, count, oldest in rows}
