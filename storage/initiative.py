@@ -45,6 +45,7 @@ class Initiative(SQLModel, table=True):
     name: str = Field(max_length=200)
     common_agenda: str = Field(default="", max_length=4000)
     timezone: str = Field(default="UTC", max_length=64)
+    min_contributors: int = 3  # partners a figure shown outside the backbone must be built from
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

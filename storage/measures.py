@@ -5,15 +5,20 @@ unit, polarity, reporting calendar, due rule, disaggregation dimensions, reminde
 ladder and visibility. Each `IndicatorReporter` is one partner (an organization,
 answered for by a member). A `Submission` is one partner's value for one period, with
 its disaggregation cells; a correction replaces it and leaves a `SubmissionRevision`.
+A `SubmissionTotal` per indicator and period is kept in step with every ORM write of
+submissions, so progress reads a handful of rows whatever the size of the table.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlalchemy import JSON, Connection, Index, UniqueConstraint, case, delete, event, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, UOWTransaction
 from sqlmodel import AutoString, Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -82,6 +87,7 @@ class Indicator(SQLModel, table=True):
     open_periods: int = 4  # earlier periods, before the latest ended one, partners may still submit
     dimensions: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     visibility: Visibility = Field(sa_type=AutoString, default=Visibility.AGGREGATE, max_length=16)
+    min_contributors: int | None = None  # overrides the initiative's for this indicator
     group_id: int | None = Field(default=None, foreign_key="group_.id")
     prompt: bool = True
     follow_up_days: int = 3
@@ -151,3 +157,62 @@ class SubmissionRevision(SQLModel, table=True):
     old_note: str = Field(default="", max_length=1000)
     new_value: float
     reason: str = Field(max_length=500)
+
+
+class SubmissionTotal(SQLModel, table=True):
+    """One indicator's period as progress reads it: how many partners submitted, the sum of their
+    values, the last first submission and the last correction (None if none)."""
+
+    indicator_id: int = Field(foreign_key="indicator.id", primary_key=True)
+    period_start: date = Field(primary_key=True)
+    period: str = Field(max_length=16)
+    submitted: int = 0
+    total: float = 0.0
+    last_in: datetime = Field(sa_type=UTCDateTime)
+    corrected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+def recount(connection: Connection, periods: Iterable[tuple[int, date, str]]) -> None:
+    """Recount the `SubmissionTotal` of each (indicator id, period start, label) from its submissions.
+
+    The total's row is locked first (an upsert), so two partners submitting the same
+    period at once are both counted: the second recount waits, then sees the first's row.
+    """
+    totals, subs = SubmissionTotal.__table__, Submission.__table__  # type: ignore[attr-defined]
+    upsert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    for indicator_id, start, label in sorted(set(periods)):
+        connection.execute(upsert(totals).values(indicator_id=indicator_id, period_start=start, period=label,
+                                                 submitted=0, total=0.0, last_in=utcnow())
+                           .on_conflict_do_update(index_elements=["indicator_id", "period_start"],
+                                                  set_={"period": label}))
+        same = (subs.c.indicator_id == indicator_id) & (subs.c.period_start == start)
+        found = connection.execute(select(func.count(), func.sum(subs.c.value), func.max(subs.c.submitted_at),
+                                          func.max(case((subs.c.updated_at > subs.c.submitted_at,
+                                                         subs.c.updated_at)))).where(same)).one()
+        key = (totals.c.indicator_id == indicator_id) & (totals.c.period_start == start)
+        if not found[0]:
+            connection.execute(delete(totals).where(key))
+            continue
+        connection.execute(update(totals).where(key).values(submitted=found[0], total=found[1], last_in=found[2],
+                                                             corrected_at=found[3]))
+
+
+def rebuild_totals(connection: Connection) -> None:
+    """Every `SubmissionTotal` recounted from scratch (after writing submissions in bulk, bypassing the ORM)."""
+    totals, subs = SubmissionTotal.__table__, Submission.__table__  # type: ignore[attr-defined]
+    connection.execute(delete(totals))
+    connection.execute(insert(totals).from_select(
+        ["indicator_id", "period_start", "period", "submitted", "total", "last_in", "corrected_at"],
+        select(subs.c.indicator_id, subs.c.period_start, func.min(subs.c.period), func.count(), func.sum(subs.c.value),
+               func.max(subs.c.submitted_at),
+               func.max(case((subs.c.updated_at > subs.c.submitted_at, subs.c.updated_at))))
+        .group_by(subs.c.indicator_id, subs.c.period_start)))
+
+
+@event.listens_for(Session, "after_flush")
+def _recount_flushed(session: Session, _context: UOWTransaction) -> None:
+    """Keep `SubmissionTotal` in step with every submission the flush wrote, changed or removed."""
+    touched = [(row.indicator_id, row.period_start, row.period)
+               for row in (*session.new, *session.dirty, *session.deleted) if isinstance(row, Submission)]
+    if touched:
+        recount(session.connection(), touched)

@@ -1,7 +1,8 @@
 """Confidentiality: every command, button, chart and export tried as a member who must not see partner values.
 
-`readiness` is `aggregate`: members see initiative totals (and their own partner's
-values), never another partner's. `wait` is `backbone`: invisible outside the backbone.
+`readiness` is `aggregate`: members see initiative totals that pass disclosure control
+(final periods, at least three partners) and their own partner's values, never another
+partner's. `wait` is `backbone`: invisible outside the backbone.
 Partner values used below are distinctive so a leak shows in any text.
 """
 
@@ -52,9 +53,13 @@ def test_every_command_as_a_member_shows_totals_only(world: tuple[Chat, Seeded])
         reply = lena.say(command)
         assert leaks(text_of(reply)) == [], command
     detail = lena.say("/ci progress readiness")
-    assert "67.5%" in text_of(detail)  # the initiative total (mean of two partners) is shared
+    assert "67.5" not in text_of(detail) and detail.image is None  # two of three partners: no total yet
+    assert "in progress (2 of 3 partners have reported)" in text_of(detail)
     assert "shared with the backbone only" in text_of(detail)
-    assert detail.image is not None and "67.5%" in detail.image.alt
+    lena.say(f"/ci submit readiness {LENA}")
+    detail = lena.say("/ci progress readiness")
+    assert "63.5%" in text_of(detail)  # every partner is in: the initiative total is shared
+    assert detail.image is not None and "63.5%" in detail.image.alt
 
 
 def test_buttons_and_forms_cannot_reach_another_partner(world: tuple[Chat, Seeded], engine: Engine) -> None:
@@ -73,16 +78,16 @@ def test_buttons_and_forms_cannot_reach_another_partner(world: tuple[Chat, Seede
 
 
 def test_a_total_of_one_other_partner_is_withheld(engine: Engine, chat: Chat) -> None:
-    add_indicators(engine, seed(engine))
+    add_indicators(engine, seed(engine), readiness={"min_contributors": 2})  # the indicator lowers the threshold
     chat.as_("tom").say(f"/ci submit readiness {TOM}")
     for who in ("lena", "olga"):
         reply = chat.as_(who).say("/ci progress readiness")
         assert leaks(text_of(reply)) == [] and reply.image is None, who
-        assert "withheld (too few partners)" in text_of(reply)
+        assert "in progress (1 of 3 partners have reported)" in text_of(reply)
         assert leaks(text_of(chat.as_(who).say("/ci progress"))) == []
     chat.as_("lena").say(f"/ci submit readiness {LENA}")  # now Tom's value is one of two others' for Aisha
     assert leaks(text_of(chat.as_("aisha").say("/ci progress readiness"))) == []
-    assert "withheld" in text_of(chat.as_("lena").say("/ci progress readiness"))  # Lena could subtract her own
+    assert "withheld: it would single out one partner" in text_of(chat.as_("lena").say("/ci progress readiness"))
     maria = text_of(chat.as_("maria").say("/ci progress readiness"))
     assert "Riverbend Unified School District: 61.2%" in maria  # the backbone sees partners
 
@@ -97,7 +102,7 @@ def test_exports_as_a_member_leave_out_partner_values_and_backbone_indicators(
         member_submissions = export_submissions(s, seeded.initiative_id, lena)
         full = export_submissions(s, seeded.initiative_id)
     assert leaks(member_measures) == [] and "readiness,Kindergarten readiness" in member_measures
-    assert "67.5" in member_measures
+    assert "67.5" not in member_measures and ",in progress," in member_measures  # 2 of 3 partners
     assert member_submissions.splitlines()[1:] == []
     assert TOM in full and AISHA in full and "38.5" in full
 
@@ -153,7 +158,8 @@ def test_progress_showing_more_than_members_see_is_answered_to_the_caller_alone(
 
 def test_breakdowns_do_not_reveal_the_one_partner_who_gave_none(engine: Engine, chat: Chat) -> None:
     three = [("aisha", ""), ("tom", ""), ("lena", "")]
-    add_indicators(engine, seed(engine), enrolled={"visibility": "aggregate", "reporters": three})
+    add_indicators(engine, seed(engine), enrolled={"visibility": "aggregate", "reporters": three,
+                                                   "min_contributors": 2})
     for who, total in (("aisha", "100"), ("tom", "200")):
         form = chat.as_(who).say("/ci submit enrolled").form
         assert form is not None

@@ -97,4 +97,4 @@ def test_past_values_in_the_file_fill_empty_periods_and_never_replace_chat_submi
         assert len(s.exec(select(Submission)).all()) == 15
         csv = export_measures(s, s.exec(select(Indicator)).first().initiative_id)  # type: ignore[union-attr]
     assert ("readiness,Kindergarten readiness rate,percent,higher,aggregate,"
-            "2025-Q4,2025-10-01,59.5,2,2,58.0,65.0,2027-06-30") in csv
+            "2025-Q4,2025-10-01,59.5,final,,2,2,58.0,65.0,2027-06-30") in csv

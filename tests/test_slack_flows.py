@@ -101,7 +101,7 @@ async def test_vote_reason_form_opens_from_the_button_and_insists_on_a_reason(sl
 
 async def test_a_private_chart_goes_to_the_askers_direct_messages(slack: SlackSide) -> None:
     for user, text in (("UAISHA", "submit readiness 61"), ("UTOM", "submit readiness 57"),
-                       ("UMARIA", "progress readiness")):
+                       ("ULENA", "submit readiness 60"), ("UMARIA", "progress readiness")):
         answers = len(slack.api.of("response_url"))
         await slack.command(user, text)
         answer = await slack.api.wait_for("response_url", answers + 1)

@@ -20,6 +20,7 @@ from bot.core.completions import starts
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.messages import Button, ButtonStyle, FormErrors, Reply
+from bot.core.notes import annotate
 from bot.core.registry import Access, AgendaView, Registry
 from bot.core.render import Dialect, Markup
 from bot.core.time import day_text, moment_text, month_text
@@ -37,7 +38,7 @@ from bot.measures.indicators import (
     visible_indicators,
 )
 from bot.measures.periods import BadPeriod, Period
-from bot.measures.progress import Detail, Summary, detail, summaries
+from bot.measures.progress import Detail, Summary, detail, figure_text, headline_text, summaries, withheld_cells
 from bot.measures.status import PeriodStatus, period_status
 from bot.measures.submissions import (
     Recorded,
@@ -50,10 +51,10 @@ from bot.measures.submissions import (
     record,
 )
 from bot.measures.units import format_change, format_value
-from bot.measures.visibility import Viewer, viewer_of
+from bot.measures.visibility import Viewer, private_to_viewer, sees_all_partners, viewer_of
 from storage.audit import record as audit
 from storage.ids import id_of
-from storage.measures import Indicator, IndicatorReporter, Unit, Visibility
+from storage.measures import Indicator, IndicatorReporter, Unit
 from storage.models import Group, GroupKind, Initiative, Member
 
 SUBMIT_USAGE = ('/ci submit INDICATOR VALUE [--period 2026-Q1] [--note "TEXT"] '
@@ -67,7 +68,8 @@ DETAIL_PERIODS = 12
 def register(registry: Registry) -> None:
     """Add the measurement commands, the form and re-send actions, and the home section."""
     registry.command(
-        "submit", submit, summary="Submit your organization's value of an indicator.", usage=SUBMIT_USAGE,
+        "submit", submit, access=Access.ACT,
+        summary="Submit your organization's value of an indicator.", usage=SUBMIT_USAGE,
         options=("period", "note", "for", "reason", "late"),
         details="Without a VALUE the form opens, with a field per disaggregation category. "
                 "The period defaults to the latest one that has ended. Partners can submit the last few "
@@ -100,8 +102,8 @@ def register(registry: Registry) -> None:
         usage="/ci indicator set KEY [NEW NAME] [--targets 65@2026-12-31] [--reporters tom,aisha] [...]",
         summary="Change an indicator's name, targets, reporters, visibility or rules (backbone staff).",
     )
-    registry.action(messages.FORM_ACTION, open_form)
-    registry.action(forms.SUBMIT_ACTION, submit_form)
+    registry.action(messages.FORM_ACTION, open_form, access=Access.ACT)
+    registry.action(forms.SUBMIT_ACTION, submit_form, access=Access.ACT)
     registry.action("measures.resend", resend, access=Access.BACKBONE)
     registry.home(home)
     registry.completer("indicator", indicators)
@@ -231,47 +233,60 @@ def progress(ctx: Context, args: Args) -> Reply:
     today = _today(ctx, initiative)
     if args.words:
         indicator = find_indicator(ctx.session, initiative_id, args.joined(), viewer, PROGRESS_USAGE)
-        reply = _detail_reply(ctx.markup, detail(ctx.session, indicator, viewer, today),
-                              _glossary_definition(ctx, indicator))
-        reply.ephemeral = _for_caller_only(ctx, viewer, [indicator])
+        found = detail(ctx.session, indicator, viewer, today)
+        reply = _detail_reply(ctx.markup, found, _glossary_definition(ctx, indicator))
+        reply.ephemeral = _for_caller_only(ctx, viewer, [indicator], own_values=bool(found.own))
         return reply
     indicators = visible_indicators(ctx.session, initiative_id, viewer)
     if not indicators:
         return Reply(title="Progress", sections=[ctx.markup.escape("No indicators are being tracked yet.")],
                      ephemeral=True)
-    lines = [_summary_text(ctx.markup, s) for s in summaries(ctx.session, indicators, viewer, today)]
+    lines = [_summary_text(ctx.markup, s, sees_all_partners(viewer, s.indicator))
+             for s in summaries(ctx.session, indicators, viewer, today)]
     return Reply(title=f"Progress: {initiative.name}", sections=_chunks(lines),
                  context="Type /ci progress INDICATOR for periods, partners, categories and a chart.",
-                 ephemeral=_for_caller_only(ctx, viewer, indicators))
+                 ephemeral=_for_caller_only(ctx, viewer, indicators, own_values=False))
 
 
-def _for_caller_only(ctx: Context, viewer: Viewer, indicators: list[Indicator]) -> bool:
-    """True when a progress reply may show `viewer` more than everyone in the channel may see.
-
-    Backbone staff see backbone-only indicators, partner values and totals withheld from
-    members; a reporter sees their own partner's values (and totals that are only theirs).
-    Such a reply goes to the caller alone, unless it was asked in a backbone channel.
-    """
+def _for_caller_only(ctx: Context, viewer: Viewer, indicators: list[Indicator], *, own_values: bool) -> bool:
+    """True when a progress reply shows `viewer` a figure not everyone in the channel may see
+    (`bot.measures.visibility.private_to_viewer`), unless it was asked in a backbone channel."""
     if ctx.group is not None and ctx.group.kind == GroupKind.BACKBONE:
         return False
-    return any(ind.visibility != Visibility.PUBLIC and (viewer.backbone or ind.id in viewer.reports)
-               for ind in indicators)
+    return private_to_viewer(viewer, indicators, own_values=own_values)
 
 
-def _summary_text(m: Dialect, s: Summary) -> Markup:
+def _summary_text(m: Dialect, s: Summary, everyone: bool) -> Markup:
+    """One indicator at a glance; `everyone`: the reader sees every partner, so partner counts of final periods too.
+
+    Members do not see how many partners a final figure is built from: a count that grows
+    with a late value would attribute the revision to the late partner.
+    """
     unit = Unit(s.indicator.unit)
-    latest = s.latest
-    percent, change = s.percent_of_target, s.change
+    head, pending = s.headline, s.in_progress
+    change = s.change
+    if head is None:
+        completeness = "" if pending else f"{s.expected} partners report it"
+    else:
+        completeness = f"{head.submitted} of {s.expected} partners reported {head.period}" if everyone else ""
     return m.render(
-        "measures/measure_summary.j2", s=s,
-        latest=format_value(unit, latest.value) if latest else "no data yet",
-        period=latest.period if latest else "",
+        "measures/measure_summary.j2", s=s, latest=headline_text(s),
         target=f"{format_value(unit, s.target.value)} by {month_text(s.target.by)}" if s.target else "",
-        percent=f"{percent:.0f}%" if percent is not None else "",
+        percent=f"{s.percent_of_target:.0f}%" if s.percent_of_target is not None else "",
+        way=_way_text(unit, s),
         change=format_change(unit, change) if change is not None else "",
-        completeness=(f"{latest.submitted} of {s.expected} partners reported {latest.period}" if latest
-                      else f"{s.expected} partners report it"),
+        completeness=completeness,
+        pending=f"{pending.period} in progress: {pending.reported}" if pending and head else "",
     )
+
+
+def _way_text(unit: Unit, s: Summary) -> str:
+    """"68% of the way from 58.0% to 65.0%": progress from the baseline toward the target."""
+    way = s.percent_of_way
+    if way is None or s.target is None or s.indicator.baseline_value is None:
+        return ""
+    return (f"{way:.0f}% of the way from {format_value(unit, s.indicator.baseline_value)} "
+            f"to {format_value(unit, s.target.value)}")
 
 
 def _glossary_definition(ctx: Context, indicator: Indicator) -> str:
@@ -286,17 +301,19 @@ def _glossary_definition(ctx: Context, indicator: Indicator) -> str:
 def _detail_reply(m: Dialect, d: Detail, glossary: str = "") -> Reply:
     ind = d.summary.indicator
     unit = Unit(ind.unit)
+    everyone = d.partners is not None
     sections = [m.render(
         "measures/measure_detail.j2", indicator=ind, unit=unit.value.replace("_", " "), polarity=ind.polarity,
         glossary=glossary,
         baseline=(f"{format_value(unit, ind.baseline_value)} ({ind.baseline_period})"
                   if ind.baseline_value is not None else ""),
         targets=[f"{format_value(unit, t.value)} by {day_text(t.by)}" for t in d.targets],
-    ), _summary_text(m, d.summary)]
-    rows = [(t.period, format_value(unit, t.value) if t.value is not None else "withheld (too few partners)",
-             t.submitted) for t in d.summary.totals[-DETAIL_PERIODS:]]
+    ), _summary_text(m, d.summary, everyone)]
+    rows = [(t.period, figure_text(unit, t) + (f" ({t.submitted} of {t.expected} partners)"
+                                                 if everyone and t.final else ""))
+            for t in d.summary.totals[-DETAIL_PERIODS:]]
     if rows:
-        sections.append(m.render("measures/measure_periods.j2", rows=rows, expected=d.summary.expected))
+        sections.append(m.render("measures/measure_periods.j2", rows=rows))
     shown = d.partners if d.partners is not None else d.own
     if shown:
         heading = "By partner" if d.partners is not None else "Your organization"
@@ -308,9 +325,12 @@ def _detail_reply(m: Dialect, d: Detail, glossary: str = "") -> Reply:
         sections.append(m.escape("Partner values of this indicator are shared with the backbone only; "
                                  "you see the totals."))
     for dim in d.dimensions:
-        if dim.key in d.cells:
+        if cells := d.cells.get(dim.key):
             sections.append(Markup(f"{m.bold('By ' + dim.name)}, {d.period}:\n" + "\n".join(
-                f"{m.escape(cat)}: {format_value(unit, d.cells[dim.key][cat])}" for cat in dim.categories)))
+                f"{m.escape(cat)}: {'withheld' if cells[cat] is None else format_value(unit, cells[cat])}"
+                for cat in dim.categories if cat in cells)))
+    if note := withheld_cells(d):
+        sections.append(m.escape(note))
     if (gap := d.gap) is not None:
         sections.append(Markup(f"Largest gap: {m.escape(gap.dimension)}, {m.escape(gap.high[0])} "
                         f"{format_value(unit, gap.high[1])} vs {m.escape(gap.low[0])} {format_value(unit, gap.low[1])} "
@@ -428,9 +448,10 @@ def list_indicators(ctx: Context, _args: Args) -> Reply:
                      f"{ind.polarity} is better, {ind.period_kind}, due {ind.due_days} days after; "
                      f"{reporters} partners; {ind.visibility}"
                      + (f"\n{m.escape(ind.definition)}" if ind.definition else "")))
-    return Reply(title="Shared indicators",
-                 sections=_chunks(lines) or [m.escape("No indicators are being tracked yet.")],
-                 context="Type /ci progress INDICATOR to see where one stands.", ephemeral=True)
+    listed = Reply(title="Shared indicators",
+                   sections=_chunks(lines) or [m.escape("No indicators are being tracked yet.")],
+                   context="Type /ci progress INDICATOR to see where one stands.", ephemeral=True)
+    return annotate(ctx.session, initiative_id, listed, m)  # glossary notes on the definitions
 
 
 def add_indicator(ctx: Context, args: Args) -> Reply:
@@ -470,7 +491,8 @@ def _declared(ctx: Context, member: Member, initiative_id: int, spec: IndicatorS
     outcome = upsert_indicator(ctx.session, initiative_id, spec, members, groups, indicator)  # type: ignore[arg-type]
     audit(ctx.session, f"measures.indicator_{outcome}", initiative_id=initiative_id, actor_id=member.id,
           subject=spec.key, data={"name": spec.name, "unit": spec.unit, "period": spec.period,
-                                  "visibility": spec.visibility, "reporters": [k for k, _ in spec.reporters],
+                                  "visibility": spec.visibility, "min_contributors": spec.min_contributors,
+                                  "reporters": [k for k, _ in spec.reporters],
                                   "targets": [[value, by.isoformat()] for value, by, _ in spec.targets]})
     said = {"created": "Declared", "updated": "Updated", "unchanged": "Nothing changed for"}[outcome]
     return Reply(sections=[Markup(f"{said} {ctx.markup.bold(spec.name)} ({ctx.markup.code(spec.key)}): "
@@ -492,10 +514,10 @@ def progress_snapshot(view: AgendaView) -> Markup:
     today = view.now.astimezone(ZoneInfo(initiative.timezone)).date()
     rows = []
     for s in summaries(view.session, own or indicators, viewer, today):
-        unit, latest, percent = Unit(s.indicator.unit), s.latest, s.percent_of_target
-        rows.append({"name": s.indicator.name, "latest": format_value(unit, latest.value) if latest else "no data yet",
-                     "period": latest.period if latest else "", "trend": s.trend,
-                     "percent": f"{percent:.0f}%" if percent is not None else ""})
+        unit, percent, pending = Unit(s.indicator.unit), s.percent_of_target, s.in_progress
+        rows.append({"name": s.indicator.name, "latest": headline_text(s), "trend": s.trend,
+                     "percent": f"{percent:.0f}%" if percent is not None else "", "way": _way_text(unit, s),
+                     "pending": f"{pending.period} in progress: {pending.reported}" if pending and s.headline else ""})
     return view.markup.render("measures/measure_snapshot.j2", rows=rows) if rows else Markup()
 
 

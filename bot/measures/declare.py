@@ -22,11 +22,12 @@ from storage.ids import id_of
 from storage.measures import Indicator, PeriodKind, Polarity, Unit, Visibility
 from storage.models import Group, Member
 
-OPTIONS = ("unit", "better", "period", "fiscal-start", "due", "visibility", "group", "reporters", "baseline",
-           "targets", "disaggregate", "definition", "term")
+OPTIONS = ("unit", "better", "period", "fiscal-start", "due", "visibility", "min-contributors", "group", "reporters",
+           "baseline", "targets", "disaggregate", "definition", "term")
 USAGE = ('/ci indicator add KEY NAME --unit count|percent|currency|rate_per_1000|days|number '
          '[--better higher|lower] [--period monthly|quarterly|annual] [--fiscal-start july] [--due 10] '
-         '[--visibility public|aggregate|backbone] [--group KEY] [--reporters tom,aisha] [--baseline 58@2025-Q4] '
+         '[--visibility public|aggregate|backbone] [--min-contributors 3|initiative] [--group KEY] '
+         '[--reporters tom,aisha] [--baseline 58@2025-Q4] '
          '[--targets 65@2026-12-31,75@2028-06-30] [--disaggregate "Zip code: 60601, 60602; Age: 0-2, 3-5"] '
          '[--definition TEXT] [--term GLOSSARY-TERM]')
 _KEY = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -60,7 +61,7 @@ def spec_of(session: Session, indicator: Indicator) -> IndicatorSpec:
         dimensions=dimensions_of(indicator), reporters=reporters, visibility=indicator.visibility,
         group=group.key if group else "", prompt=indicator.prompt, follow_up_days=indicator.follow_up_days,
         nudge=indicator.nudge, nudge_mentions=indicator.nudge_mentions, flag=indicator.flag,
-        open_periods=indicator.open_periods,
+        open_periods=indicator.open_periods, min_contributors=indicator.min_contributors,
     )
 
 
@@ -91,6 +92,15 @@ def apply_options(session: Session, initiative_id: int, spec: IndicatorSpec, opt
             changes["due_days"] = int(due)
         else:
             errors.append(f"--due: {due[:30]!r} is not a number of days from 0 to 365")
+    if "min-contributors" in options:
+        least = options["min-contributors"].strip().lower()
+        if least == "initiative":
+            changes["min_contributors"] = None
+        elif least.isascii() and least.isdigit() and 1 <= int(least) <= 100:
+            changes["min_contributors"] = int(least)
+        else:
+            errors.append(f"--min-contributors: {least[:30]!r} is not a number of partners from 1 to 100; "
+                          "write 3, or initiative for the initiative's")
     if "fiscal-start" in options:
         month = options["fiscal-start"].strip().lower()
         if month.isascii() and month.isdigit() and 1 <= int(month) <= 12:

@@ -17,13 +17,13 @@ from sqlmodel import Session, col, select
 
 from bot.measures.indicators import target_for, targets_of, visible_indicators
 from bot.measures.progress import summaries
-from bot.measures.visibility import Viewer, sees_partner
+from bot.measures.visibility import IN_PROGRESS, Viewer, sees_all_partners, sees_partner
 from storage.ids import id_of
 from storage.measures import IndicatorReporter, Submission, SubmissionRevision
 from storage.models import Member
 
 MEASURE_COLUMNS = ("indicator", "name", "unit", "polarity", "visibility", "period", "period_start", "value",
-                   "partners_submitted", "partners_expected", "baseline", "target", "target_by")
+                   "status", "revised", "partners_submitted", "partners_expected", "baseline", "target", "target_by")
 SUBMISSION_COLUMNS = ("indicator", "period", "period_start", "partner", "value", "cells", "note",
                       "submitted_by", "submitted_at", "updated_at", "corrections")
 
@@ -37,9 +37,11 @@ def _csv(columns: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> str:
 
 
 def export_measures(session: Session, initiative_id: int, viewer: Viewer | None = None) -> str:
-    """CSV of every visible indicator's total per period (empty where withheld from `viewer`).
+    """CSV of every visible indicator's total per period (empty where withheld from `viewer`, with why).
 
-    Each row carries the target that applied to its period: the first one due on or after
+    `status` is final, in progress or why the value is withheld; `revised` the day a final
+    figure last changed. A member's export leaves out how many partners a final figure
+    is built from, as replies do. Each row carries the target that applied to its period: the first one due on or after
     the period's start.
     """
     viewer = viewer or Viewer.operator()
@@ -50,9 +52,12 @@ def export_measures(session: Session, initiative_id: int, viewer: Viewer | None 
         targets = targets_of(session, id_of(ind))
         for total in s.totals:
             target = target_for(targets, total.start)
+            status = total.withheld or ("final" if total.final else IN_PROGRESS)
+            counted = total.submitted if sees_all_partners(viewer, ind) or not total.final else ""
             rows.append((ind.key, ind.name, ind.unit, ind.polarity, ind.visibility, total.period,
-                         total.start.isoformat(), "" if total.value is None else round(total.value, 4),
-                         total.submitted, s.expected, "" if ind.baseline_value is None else ind.baseline_value,
+                         total.start.isoformat(), "" if total.value is None else round(total.value, 4), status,
+                         total.revised.isoformat() if total.revised else "",
+                         counted, s.expected, "" if ind.baseline_value is None else ind.baseline_value,
                          target.value if target else "", target.by.isoformat() if target else ""))
     return _csv(MEASURE_COLUMNS, rows)
 

@@ -16,6 +16,7 @@
         disaggregate: [{key: race, name: Race/ethnicity, categories: [Black, White, Other]}]
         reporters: [tom, {member: aisha, organization: First Steps Family Center}]
         visibility: aggregate               # public, aggregate or backbone
+        min_contributors: 3                 # optional; else the initiative's (figures from fewer are withheld)
         group: data                         # whose channel hears the due-date nudge
         reminders: {prompt: yes, follow_up_days: 3, nudge: yes, mention: no, flag: yes}
         values: [{period: 2025-Q4, reporter: tom, value: 61.5}]   # collected before cibot (optional)
@@ -149,6 +150,7 @@ FIELDS = {
     "disaggregate": Field(_each(DIMENSION_FIELDS, "dimension", _dimension)),
     "reporters": Field(_reporter),
     "visibility": Field(choice([v.value for v in Visibility], "visibility")),
+    "min_contributors": Field(whole(1, 100)),
     "group": Field(key),
     "reminders": Field(lambda at, problems: record(at, REMINDER_FIELDS, problems, "reminders")),
     "values": Field(_each(PAST_VALUE_FIELDS, "value", _past_value)),
@@ -169,6 +171,7 @@ def read_indicators(at: At, problems: Problems) -> list[IndicatorSpec]:
             due_days=v.get("due_days", 10), open_periods=v.get("open_periods", 4),
             dimensions=v.get("disaggregate", []),
             reporters=v.get("reporters", []), visibility=v.get("visibility", Visibility.AGGREGATE.value),
+            min_contributors=v.get("min_contributors"),
             group=v.get("group", ""), prompt=reminders.get("prompt", True),
             follow_up_days=reminders.get("follow_up_days", 3), nudge=reminders.get("nudge", True),
             nudge_mentions=reminders.get("mention", False), flag=reminders.get("flag", True),

@@ -131,6 +131,7 @@ class IndicatorSpec:
     dimensions: list[Dimension] = field(default_factory=list)
     reporters: list[tuple[str, str]] = field(default_factory=list)  # (member key, partner name or "")
     visibility: str = Visibility.AGGREGATE.value
+    min_contributors: int | None = None  # None: the initiative's
     group: str = ""
     prompt: bool = True
     follow_up_days: int = 3
@@ -188,7 +189,7 @@ def upsert_indicator(
     ind.baseline_value, ind.baseline_period = spec.baseline_value, spec.baseline_period
     ind.period_kind, ind.fiscal_year_start = PeriodKind(spec.period), spec.fiscal_year_start
     ind.due_days, ind.visibility = spec.due_days, Visibility(spec.visibility)
-    ind.open_periods = spec.open_periods
+    ind.open_periods, ind.min_contributors = spec.open_periods, spec.min_contributors
     ind.dimensions = [d.to_dict() for d in spec.dimensions]
     ind.group_id = groups.get(spec.group) if spec.group else None
     ind.prompt, ind.follow_up_days, ind.nudge = spec.prompt, spec.follow_up_days, spec.nudge

@@ -6,6 +6,9 @@ platform) and a `PeriodStatus`, and returns a neutral Reply.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
+
+from bot.core import tokens
 from bot.core.messages import Button, ButtonStyle, Reply
 from bot.core.render import Dialect, Markup
 from bot.core.time import day_text
@@ -17,6 +20,7 @@ from storage.ids import id_of
 from storage.measures import Submission, Unit
 
 FORM_ACTION = "measures.form"
+LINK_VALID = timedelta(days=60)  # after the due date
 
 
 def due_text(status: PeriodStatus) -> str:
@@ -31,6 +35,11 @@ def prompt(m: Dialect, status: PeriodStatus, partner: PartnerStatus, dims: list[
     unit = Unit(ind.unit)
     on_behalf = partner.member.name if partner.contact is not None and partner.contact.id != partner.member.id else ""
     for_option = f" --for {partner.member.key}" if on_behalf else ""
+    value = form_value(id_of(ind), status.period.label, id_of(partner.reporter))
+    web_form, until = Markup(""), datetime.combine(status.ladder.due_date, time(), UTC) + LINK_VALID
+    if m.web_links and partner.contact is not None:
+        token = tokens.sign(tokens.SUBMIT_FORM, {"m": id_of(partner.contact), "v": value}, until)
+        web_form = m.link(tokens.public_url(f"/submit/{token}"), f"Submit {ind.name} for {status.period.label}")
     text = m.render(
         "measures/measure_prompt.j2", indicator=ind, period=status.period.label, due=due_text(status),
         partner=partner.reporter.partner or partner.member.name, on_behalf=on_behalf, reminder=reminder,
@@ -38,12 +47,12 @@ def prompt(m: Dialect, status: PeriodStatus, partner: PartnerStatus, dims: list[
         last=format_value(unit, last.value) if last else "", last_period=last.period if last else "",
         dimensions=", ".join(d.name for d in dims),
         command=f"/ci submit {ind.key} VALUE --period {status.period.label}{for_option}",
+        web_form=web_form, web_form_until=day_text(until.date()),
     )
     return Reply(
         title=f"{'Reminder: ' if reminder else ''}{ind.name} data due {due_text(status)}",
         sections=[text],
-        buttons=[Button("Submit data", FORM_ACTION,
-                        form_value(id_of(ind), status.period.label, id_of(partner.reporter)), ButtonStyle.PRIMARY)],
+        buttons=[Button("Submit data", FORM_ACTION, value, ButtonStyle.PRIMARY)],
     )
 
 

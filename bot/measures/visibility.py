@@ -1,9 +1,11 @@
 """Who may see which indicator values: the one place confidentiality is decided.
 
-Every reply, chart and export that shows measurement data asks these functions.
-`public` indicators show every partner's values to every member; `aggregate` ones show
-members the initiative total and their own partner's values only; `backbone` ones are
-invisible to anyone outside the backbone.
+Every reply, chart, agenda, card and export that shows measurement data asks these
+functions. `public` indicators show every partner's values to every member; `aggregate`
+ones show members their own partner's values and the totals that pass disclosure control
+(`bot.core.disclosure`): built from at least `min_contributors` partners (the indicator's,
+else the initiative's), for final periods only, never singling out one other partner;
+`backbone` ones are invisible to anyone outside the backbone.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, or_, select
 
 from bot.core.context import Context
+from bot.core.disclosure import DEFAULT_MIN_CONTRIBUTORS, SINGLES_OUT, too_few, withheld_reason
 from storage.measures import Indicator, IndicatorReporter, Visibility
-from storage.models import Member
+from storage.models import Initiative, Member
+
+IN_PROGRESS = "in progress"
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,11 @@ class Viewer:
     def operator(cls) -> Viewer:
         """Whoever runs `cibot` on the server (exports): sees everything, like the backbone."""
         return cls(None, True)
+
+    @classmethod
+    def public(cls) -> Viewer:
+        """Anyone on the internet (the public progress page): not backbone, speaking for no partner."""
+        return cls(None, False)
 
 
 def viewer_of(ctx: Context) -> Viewer:
@@ -76,17 +86,40 @@ def sees_partner(viewer: Viewer, indicator: Indicator, reporter_id: int) -> bool
     return viewer.backbone or indicator.visibility == Visibility.PUBLIC or reporter_id in viewer.reporter_ids
 
 
-def sees_total(viewer: Viewer, indicator: Indicator, others: int) -> bool:
-    """True when `viewer` may see a total that includes the values of `others` partners besides their own.
+def min_contributors(indicator: Indicator, initiative: Initiative | None) -> int:
+    """How many partners a figure of `indicator` shown outside the backbone must be built from."""
+    if indicator.min_contributors is not None:
+        return indicator.min_contributors
+    return initiative.min_contributors if initiative is not None else DEFAULT_MIN_CONTRIBUTORS
 
-    For `aggregate` indicators a total is withheld from members when exactly one other
-    partner is in it: it (or it minus their own value) would reveal that partner's.
+
+def total_withheld(viewer: Viewer, indicator: Indicator, *, contributors: int, own: int, final: bool,
+                   minimum: int) -> str:
+    """Why `viewer` may not see a figure from `contributors` partners (`own` of them theirs); "" if they may.
+
+    Whoever sees every partner's values sees every figure. Anyone else sees a figure only
+    for a final period, built from at least `minimum` partners, and never one in which a
+    single partner besides their own is (they could subtract their own values).
     """
     if not sees_indicator(viewer, indicator):
-        return False
-    if viewer.backbone or indicator.visibility == Visibility.PUBLIC:
-        return True
-    return others != 1
+        return withheld_reason(minimum)
+    if sees_all_partners(viewer, indicator):
+        return ""
+    if not final:
+        return IN_PROGRESS
+    if too_few(contributors, minimum):
+        return withheld_reason(minimum)
+    return SINGLES_OUT if contributors - own == 1 else ""
+
+
+def private_to_viewer(viewer: Viewer, indicators: list[Indicator], *, own_values: bool) -> bool:
+    """True when a reply about `indicators` shows `viewer` a figure not every member may see.
+
+    That is the case for backbone staff (partner values, figures under the threshold and
+    periods in progress of indicators that are not public) and for a reply that shows
+    the viewer's own partners' values. Such a reply goes to the caller alone.
+    """
+    return own_values or (viewer.backbone and any(ind.visibility != Visibility.PUBLIC for ind in indicators))
 
 
 def sees_all_partners(viewer: Viewer, indicator: Indicator) -> bool:
