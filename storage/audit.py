@@ -1,10 +1,20 @@
-"""The append-only audit trail, chained by hashes so tampering shows."""
+"""The append-only audit trail, chained by hashes so tampering shows.
+
+With a key (`CIBOT_AUDIT_KEY`, or the file `CIBOT_AUDIT_KEY_FILE` names) each link is
+an HMAC-SHA256, so someone with database access but not the key cannot recompute
+the chain after editing an event. Without a key the links are plain SHA-256.
+The key is never stored in the database.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -13,6 +23,31 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from storage.types import UTCDateTime, utcnow
 
 AUDIT_LOCK = 0x63696261  # "ciba": the advisory lock that orders audit writers
+KEY_VARIABLE = "CIBOT_AUDIT_KEY"
+
+
+class AuditKeyError(RuntimeError):
+    """The audit key file is named but cannot be read, or is empty."""
+
+
+def audit_key() -> bytes | None:
+    """The audit key from `CIBOT_AUDIT_KEY` or the file `CIBOT_AUDIT_KEY_FILE` names; None when neither is set."""
+    return _key(os.environ.get(KEY_VARIABLE, ""), os.environ.get(f"{KEY_VARIABLE}_FILE", ""))
+
+
+@lru_cache(maxsize=4)
+def _key(value: str, path: str) -> bytes | None:
+    if value.strip():
+        return value.strip().encode()
+    if not path:
+        return None
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise AuditKeyError(f"{KEY_VARIABLE}_FILE names {path}, which cannot be read ({exc.strerror})") from None
+    if not text:
+        raise AuditKeyError(f"{KEY_VARIABLE}_FILE names {path}, which is empty")
+    return text.encode()
 
 
 class AuditEvent(SQLModel, table=True):
@@ -29,14 +64,16 @@ class AuditEvent(SQLModel, table=True):
     hash: str = Field(default="", max_length=64)
 
 
-def event_hash(prev_hash: str, event: AuditEvent) -> str:
-    """The SHA-256 that chains `event` to the one before it."""
+def event_hash(prev_hash: str, event: AuditEvent, key: bytes | None = None) -> str:
+    """The link that chains `event` to the one before it: HMAC-SHA256 with `key`, plain SHA-256 without."""
     payload = json.dumps(
         [prev_hash, event.initiative_id, event.at.isoformat(), event.actor_id,
          event.kind, event.subject, event.data],
         separators=(",", ":"),
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
+    ).encode()
+    if key is None:
+        return hashlib.sha256(payload).hexdigest()
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
 
 
 def record(
@@ -65,6 +102,6 @@ def record(
         at=utcnow().replace(microsecond=0),
     )
     event.prev_hash = last.hash if last else ""
-    event.hash = event_hash(event.prev_hash, event)
+    event.hash = event_hash(event.prev_hash, event, audit_key())
     session.add(event)
     return event

@@ -9,6 +9,7 @@ person to what they chose.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from enum import StrEnum
@@ -26,6 +27,25 @@ class DecisionStatus(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     WITHDRAWN = "withdrawn"
+
+
+class Outcome(StrEnum):
+    """Where a decision stands, in the words every card, log line, agenda, digest, page and reply use."""
+
+    OPEN = "Open"
+    PASSED = "Passed"
+    NOT_DECIDED = "Not decided"  # too few took part
+    DID_NOT_PASS = "Did not pass"  # quorum met, the rule did not pass
+    WITHDRAWN = "Withdrawn"
+
+
+def outcome_of(decision: Decision) -> Outcome:
+    """The decision's outcome: the one name for it wherever it is shown."""
+    if decision.status == DecisionStatus.FAILED:
+        met = json.loads(decision.tally).get("quorum_met", True) if decision.tally else True
+        return Outcome.DID_NOT_PASS if met else Outcome.NOT_DECIDED
+    return {DecisionStatus.OPEN: Outcome.OPEN, DecisionStatus.PASSED: Outcome.PASSED,
+            DecisionStatus.WITHDRAWN: Outcome.WITHDRAWN}[decision.status]
 
 
 class DecisionPolicy(SQLModel, table=True):

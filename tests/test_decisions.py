@@ -25,6 +25,7 @@ from storage.audit_chain import verify_chain
 from storage.decisions import (
     Decision,
     DecisionParticipation,
+    DecisionProxy,
     DecisionStatus,
     DecisionVote,
     SecretBallot,
@@ -41,6 +42,7 @@ from storage.models import (
 )
 from tests.chat import Chat, text_of
 from tests.decision_helpers import add_member, posts_of, vote
+from tests.example_helpers import load_example
 from tests.factories import Seeded, append_only_guard_lifted, seed
 
 REGISTRY = build_registry()
@@ -259,14 +261,34 @@ def test_required_reason_opens_a_form_and_reasons_are_escaped(engine: Engine, ca
 
 def test_proxy_votes_are_recorded_as_cast_by_proxy_and_own_votes_win(chat: Chat, cast: Seeded) -> None:
     decision = open_vote(chat)
-    assert "Tom Nguyen can now vote for you" in text_of(chat.as_("aisha").say(f"/ci proxy {decision.id} @tom"))
-    reply = vote(chat, "tom", decision, "agree")
+    assert "James Carter can now vote for you" in text_of(chat.as_("aisha").say(f"/ci proxy {decision.id} @james"))
+    reply = vote(chat, "james", decision, "agree")
     assert "Also recorded for Aisha Bello (by proxy)" in text_of(reply)
-    assert "Aisha Bello: agree (cast by proxy Tom Nguyen)" in text_of(chat.say(f"/ci decision {decision.id}"))
+    assert "Aisha Bello: agree (cast by proxy James Carter)" in text_of(chat.say(f"/ci decision {decision.id}"))
     vote(chat, "aisha", decision, "disagree")
-    again = vote(chat, "tom", decision, "abstain")  # cannot override aisha's own vote
-    assert "nothing changed" in text_of(again)
-    assert "Aisha Bello: disagree" in text_of(chat.say(f"/ci decision {decision.id}"))
+    again = vote(chat, "james", decision, "abstain")  # changes james's own vote, cannot override aisha's
+    assert "Also recorded for" not in text_of(again)
+    shown = text_of(chat.say(f"/ci decision {decision.id}"))
+    assert "Aisha Bello: disagree" in shown and "James Carter: abstain" in shown
+
+
+def test_an_observer_cannot_be_handed_a_vote(chat: Chat, cast: Seeded, engine: Engine) -> None:
+    """Issue 15, item 5: aisha names olga, an observer of the steering committee, as her proxy."""
+    decision = open_vote(chat)
+    refused = text_of(chat.as_("aisha").say(f"/ci proxy {decision.id} @olga"))
+    assert "Olga" in refused and "does not vote in Steering committee" in refused
+    assert "Observers read and never act" in refused and "Nothing was changed" in refused
+    tom = text_of(chat.as_("aisha").say(f"/ci proxy {decision.id} @tom"))  # a voter, but of another group
+    assert "Tom Nguyen does not vote in Steering committee" in tom
+    with Session(engine) as s:
+        assert s.exec(select(DecisionProxy)).all() == []
+        # a proxy row left from before the rule (or written directly) still lets the observer do nothing
+        s.add(DecisionProxy(decision_id=decision.id, member_id=cast.members["aisha"],  # type: ignore[arg-type]
+                            proxy_id=cast.members["olga"]))
+        s.commit()
+    vote(chat, "olga", decision, "agree")
+    shown = text_of(chat.say(f"/ci decision {decision.id}"))
+    assert "Aisha Bello" not in shown and "0 of 2 eligible voters voted" in shown
 
 
 def test_observers_cannot_hand_out_a_vote(chat: Chat, cast: Seeded) -> None:
@@ -284,7 +306,7 @@ def test_anonymous_ballots_are_counted_but_never_linked_to_voters(chat: Chat, ca
     vote(chat, "james", decision, "disagree")
     assert "cannot be changed" in text_of(vote(chat, "aisha", decision, "disagree"))
     shown = text_of(chat.say(f"/ci decision {decision.id}"))
-    assert "1 agree · 0 abstain · 1 disagree" in shown
+    assert "2 of 2 eligible voters have voted" in shown and "agree ·" not in shown  # hidden until close
     assert "Aisha Bello:" not in shown and "James Carter:" not in shown
     with Session(chat.core.engine) as s:
         assert s.exec(select(DecisionVote)).all() == []
@@ -301,13 +323,13 @@ def test_anonymous_ballots_are_counted_but_never_linked_to_voters(chat: Chat, ca
 
 def test_a_secret_ballot_leaves_no_trace_of_who_voted_what(chat: Chat, cast: Seeded) -> None:
     decision = open_vote(chat, "--anonymous yes --quorum 2")
-    chat.as_("aisha").say(f"/ci proxy {decision.id} @tom")
-    assert "Also recorded for Aisha Bello (by proxy)" in text_of(chat.as_("tom").say(f"/ci vote {decision.id} agree"))
-    chat.as_("james").say(f"/ci vote {decision.id} disagree sekrit-reason")
+    chat.as_("aisha").say(f"/ci proxy {decision.id} @james")
+    assert "Also recorded for Aisha Bello (by proxy)" in text_of(
+        chat.as_("james").say(f"/ci vote {decision.id} disagree sekrit-reason"))
     with bot_session(chat.core.engine, chat.core.registry) as s:
         close_vote(s, decision.closes_at, decision.id)  # type: ignore[arg-type]
     chat.say(f"/ci outcome {decision.id} Tied; back to the working group")
-    voters = ("Aisha", "James", "Tom", "sekrit")
+    voters = ("Aisha", "James", "Tom")
     surfaces = [text_of(chat.as_(who).say(f"/ci decision {decision.id}")) for who in ("maria", "olga", "james")]
     surfaces.append(text_of(chat.say("/ci decisions")))
     surfaces += [row.payload for row in posts_of(chat.core.engine, f"decision:{decision.id}")]
@@ -316,16 +338,20 @@ def test_a_secret_ballot_leaves_no_trace_of_who_voted_what(chat: Chat, cast: See
         events = s.exec(select(AuditEvent).where(AuditEvent.subject == f"decision:{decision.id}")).all()
         closed = s.get(Decision, decision.id)
         assert s.exec(select(DecisionVote)).all() == []
-    assert "1 agree · 0 abstain · 1 disagree" in surfaces[0] and "(1 by proxy)" in surfaces[0]
+    assert "0 agree · 0 abstain · 2 disagree" in surfaces[0] and "(1 by proxy)" in surfaces[0]
+    assert "Reasons given (linked to no voter and no choice)" in surfaces[0]
     for shown in surfaces:
         assert not any(name in shown for name in voters), shown
+        if "sekrit" in shown:  # reasons only after close, apart from who gave them and how they voted
+            assert shown.index("sekrit") > shown.index("Reasons given"), shown
     ballots = [json.loads(e.data) for e in events if e.kind == "decision.ballot"]
     assert [set(b) for b in ballots] == [{"decision", "for_member", "by_proxy"}] * 2  # who took part, never how
     for event in events:
-        assert "sekrit" not in event.data
-        if event.kind != "decision.closed":  # the final counts are the only place choices appear
-            assert not any(c in event.data for c in ("agree", "disagree", "abstain")), event.data
-    assert json.loads(closed.tally)["counts"] == {"agree": "1", "abstain": "0", "disagree": "1", "block": "0"}  # type: ignore[union-attr]
+        if event.kind != "decision.closed":  # the final counts and reasons are the only place choices appear
+            assert not any(c in event.data for c in ("agree", "disagree", "abstain", "sekrit")), event.data
+    final = json.loads(closed.tally)  # type: ignore[union-attr]
+    assert final["counts"] == {"agree": "0", "abstain": "0", "disagree": "2", "block": "0"}
+    assert final["reasons"] == ["sekrit-reason", "sekrit-reason"]
 
 
 # -- closing, reminders, outcomes ------------------------------------------------------------
@@ -377,6 +403,27 @@ def test_no_quorum_is_reported(chat: Chat, cast: Seeded) -> None:
         assert s.get(Decision, decision.id).status == DecisionStatus.FAILED  # type: ignore[union-attr]
     body = " ".join(json.loads(posts_of(chat.core.engine, f"decision:{decision.id}:result")[0].payload)["sections"])
     assert "quorum 2 not met" in body and "Not decided" in body
+
+
+def test_a_result_has_one_name_wherever_it_is_shown(chat: Chat, cast: Seeded) -> None:
+    """Issue 15, item 10: a result posted as "Not decided" is not "failed" anywhere else."""
+    short = open_vote(chat, "--quorum 100%")
+    vote(chat, "aisha", short, "agree")
+    tied = open_vote(chat)
+    vote(chat, "aisha", tied, "agree")
+    vote(chat, "james", tied, "disagree")
+    with bot_session(chat.core.engine, chat.core.registry) as s:
+        for decision in (short, tied):
+            close_vote(s, decision.closes_at, decision.id)  # type: ignore[arg-type]
+    with Session(chat.core.engine) as s:
+        exported = list(csv.DictReader(io.StringIO(export_decisions(s, cast.initiative_id))))
+    for decision, word in ((short, "Not decided"), (tied, "Did not pass")):
+        result = posts_of(chat.core.engine, f"decision:{decision.id}:result")[0].payload
+        card = text_of(chat.as_("olga").say(f"/ci decision {decision.id}"))
+        line = next(row for row in text_of(chat.say("/ci decisions")).splitlines() if f"#{decision.id}" in row)
+        row = exported[decision.id - 1]  # type: ignore[operator]
+        assert word in result and f"Status: {word}." in card and word in line and row["result"] == word
+        assert "failed" not in card.lower() and "failed" not in line.lower()
 
 
 async def test_scheduler_closes_reminds_and_reviews_on_time(chat: Chat, cast: Seeded, clock: ManualClock) -> None:
@@ -438,7 +485,7 @@ def test_backbone_closes_early_and_extends_others_cannot(chat: Chat, cast: Seede
     with Session(chat.core.engine) as s:
         assert s.get(Decision, decision.id).closes_at == decision.closes_at + timedelta(days=2)  # type: ignore[union-attr]
     vote(chat, "aisha", decision, "agree")
-    assert "closed early: passed" in text_of(chat.say(f"/ci decision close {decision.id}"))
+    assert "closed early: Passed." in text_of(chat.say(f"/ci decision close {decision.id}"))
     with Session(chat.core.engine) as s:
         kinds = [e.kind for e in s.exec(select(AuditEvent)).all()]
     assert {"decision.extended", "decision.closed_early"} <= set(kinds)
@@ -541,3 +588,19 @@ def test_membership_changes_are_seen_at_close(chat: Chat, cast: Seeded, engine: 
         row.role = Role.MEMBER  # type: ignore[union-attr]
         s.add(row)
     assert "Recorded" in text_of(vote(chat, "olga", decision, "agree"))
+
+
+def test_devon_cannot_hand_his_vote_to_aisha_who_only_observes_the_steering_committee(
+        chat: Chat, engine: Engine) -> None:
+    """Issue 15, item 5, on the example initiative: proxies only between voters of the same group."""
+    load_example(engine)
+    opened = chat.as_("maria").say('/ci propose "Adopt the readiness measure" --group steering --closes 3d')
+    assert "Decision #1" in opened.title, text_of(opened)
+    refused = text_of(chat.as_("devon").say("/ci proxy 1 @aisha"))
+    assert "Aisha Bello does not vote in" in refused and "Observers read and never act" in refused
+    assert "not vote" in text_of(chat.as_("aisha").say("/ci vote 1 agree"))
+    shown = text_of(chat.as_("devon").say("/ci decision 1"))
+    assert "Votes so far: 0 agree" in shown and "Devon" not in shown  # nothing was counted for devon
+    named = text_of(chat.as_("devon").say("/ci proxy 1 @olga"))  # olga votes in the steering committee
+    assert "can now vote for you" in named
+    assert "Also recorded for Devon" in text_of(chat.as_("olga").say("/ci vote 1 agree"))

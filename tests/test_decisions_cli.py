@@ -70,7 +70,7 @@ def test_export_decisions_as_csv_with_counts_and_no_secret_votes(voted: tuple[st
     assert [(r["id"], r["status"], r["anonymous"]) for r in rows] == [("1", "open", "no"), ("2", "open", "yes")]
     assert (rows[0]["agree"], rows[0]["disagree"], rows[0]["voted"], rows[0]["eligible"]) == ("1", "1", "2", "8")
     assert rows[1]["title"] == "'=Rename the initiative"  # no formula for a spreadsheet to run
-    assert (rows[1]["agree"], rows[1]["disagree"]) == ("1", "1")
+    assert (rows[1]["agree"], rows[1]["disagree"], rows[1]["voted"]) == ("", "", "2")  # secret: hidden until close
     assert "James" not in out.stdout and "Olga" not in out.stdout  # only counts, for open and secret votes alike
 
     target = tmp_path / "decisions.csv"

@@ -13,15 +13,15 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from bot.core.messages import Button, ButtonStyle, Field, Reply
+from bot.core.notes import annotate
 from bot.core.render import Dialect, Markup
 from bot.core.time import moment_text
 from bot.decisions import domain as decisions
 from bot.decisions.tally import Choice, CountBy, Rule, Tally
-from bot.measures.progress import summaries
-from bot.measures.units import format_value
+from bot.measures.progress import headline_text, summaries
 from bot.measures.visibility import Viewer, sees_indicator
-from storage.decisions import Decision, DecisionStatus
-from storage.measures import Indicator, Unit
+from storage.decisions import Decision, DecisionStatus, outcome_of
+from storage.measures import Indicator
 from storage.models import Group, Initiative, Member
 
 VOTE_ACTION = "decision.vote"
@@ -59,10 +59,7 @@ def indicator_items(session: Session, m: Dialect, decision: Decision, today: dat
     public = Viewer(None, False)
     items: list[str] = []
     for summary in summaries(session, [i for i in found if sees_indicator(public, i)], public, today):
-        latest = summary.latest
-        value = (f"{format_value(Unit(summary.indicator.unit), latest.value)} in {latest.period}"
-                 if latest else "no value reported yet")
-        items.append(m.escape(f"{summary.indicator.name} ({summary.indicator.key}): {value}"))
+        items.append(m.escape(f"{summary.indicator.name} ({summary.indicator.key}): {headline_text(summary)}"))
     return items
 
 
@@ -74,9 +71,11 @@ def vote_buttons(decision: Decision) -> list[Button]:
 
 
 def count_text(m: Dialect, decision: Decision, tally: Tally) -> Markup:
-    """The running or final count in one or two lines."""
+    """The running or final count in one or two lines; an open secret ballot shows only how many voted."""
     unit = "organizations" if decision.count_by == CountBy.ORGANIZATION else "eligible voters"
-    return m.render("decisions/decision_count.j2", tally=tally, unit=unit, open=decision.status == DecisionStatus.OPEN)
+    is_open = decision.status == DecisionStatus.OPEN
+    return m.render("decisions/decision_count.j2", tally=tally, unit=unit, open=is_open,
+                    hidden=is_open and decision.anonymous)
 
 
 def proposal_card(session: Session, m: Dialect, decision: Decision) -> Reply:
@@ -108,9 +107,13 @@ def proposal_card(session: Session, m: Dialect, decision: Decision) -> Reply:
         m, decision, tally)
     sections: list[Markup] = [s for s in (body, counted) if s]
     if not is_open:
-        sections.append(m.escape(f"Status: {decision.status}."))
+        sections.append(m.escape(f"Status: {outcome_of(decision)}."))
+    reasons = decisions.secret_reasons(decision)
+    if reasons:
+        fields.append(Field("Reasons given (linked to no voter and no choice)",
+                            Markup("\n").join(m.escape(f"• {r}") for r in reasons), inline=False))
     by = f" by {proposer.name}" if proposer else ""
-    return Reply(
+    card = Reply(
         title=f"Decision #{decision.id}: {decision.title}",
         sections=sections,
         fields=fields,
@@ -118,6 +121,7 @@ def proposal_card(session: Session, m: Dialect, decision: Decision) -> Reply:
         context=f"Proposed{by} in {group.name if group else 'a group'}."
                 + (" A reason is asked with every vote." if decision.reason_required and is_open else ""),
     )
+    return annotate(session, decision.initiative_id, card, m)  # glossary notes
 
 
 def result_card(session: Session, m: Dialect, decision: Decision, tally: Tally) -> Reply:
@@ -127,7 +131,8 @@ def result_card(session: Session, m: Dialect, decision: Decision, tally: Tally) 
         title=f"Vote closed on #{decision.id}: {decision.title}",
         sections=[count_text(m, decision, tally),
                   m.render("decisions/decision_result.j2", tally=tally, decision=decision,
-                           rule_text=Rule(decision.rule).explained, unit=unit)],
+                           outcome=outcome_of(decision), rule_text=Rule(decision.rule).explained,
+                           unit=unit)],
     )
 
 
@@ -152,7 +157,7 @@ def log_line(session: Session, m: Dialect, decision: Decision, tz: ZoneInfo) -> 
     """One decision in the log."""
     group = session.get(Group, decision.group_id)
     return m.render("decisions/decision_line.j2", decision=decision, group=group.name if group else "",
-                    closes=moment_text(decision.closes_at, tz, with_zone=True))
+                    outcome=outcome_of(decision), closes=moment_text(decision.closes_at, tz, with_zone=True))
 
 
 def vote_lines(session: Session, m: Dialect, decision: Decision) -> list[Markup]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timedelta
 
-from dateutil.relativedelta import relativedelta
 from sqlmodel import col, select
 
 from bot.core.args import Args, parse_id, read_id
@@ -22,7 +21,7 @@ from bot.core.members import find_member
 from bot.core.messages import Button, Field, FieldKind, Form, FormErrors, FormField, Reply
 from bot.core.registry import Access, AgendaView, Completion, Registry
 from bot.core.render import Markup
-from bot.core.time import DATE_USAGE, moment_text, parse_date, parse_datetime, to_utc
+from bot.core.time import moment_text, read_when, when_usage
 from bot.decisions import domain as decisions
 from bot.decisions import posts
 from bot.decisions.cards import (
@@ -34,7 +33,7 @@ from bot.decisions.cards import (
 from bot.decisions.tally import Rule
 from bot.measures.indicators import find_indicator
 from bot.measures.visibility import viewer_of
-from storage.decisions import Decision, DecisionStatus
+from storage.decisions import Decision, DecisionStatus, outcome_of
 from storage.ids import id_of
 from storage.meetings import Meeting, MeetingNote, MeetingStatus, NoteKind
 from storage.models import Group, GroupKind
@@ -42,12 +41,11 @@ from storage.models import Group, GroupKind
 PROPOSE_USAGE = ('/ci propose "TITLE" --closes 3d [--rule majority|two-thirds|consent|consensus] '
                  '[--quorum 3|50%] [--group KEY] [--body TEXT] [--why TEXT] [--evidence URL] [--indicators KEY,KEY] '
                  '[--anonymous yes] [--reasons required]')
-WHEN_USAGE = "Write a closing time like 3d, 48h, 2w, 2026-03-20 or 2026-03-20 17:00."
+WHEN_USAGE = when_usage("a closing time")
 PROPOSE_ACTION = "decision.propose"
 REASON_ACTION = "decision.reason"
 AGREED_ACTION = "decision.record_agreed"
 _RELATIVE = re.compile(r"^(\d+)\s*(m|min|h|d|w|mo)$")
-_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks", "mo": "months"}
 AGENDA_ORDER = 20  # after the progress snapshot, before open actions
 DEFAULT_LOOKBACK_DAYS = 31  # for a group's first meeting: decisions closed in the month before
 _PING_OR_LINK = re.compile(r"<[@!#]|@\w|https?://", re.IGNORECASE)
@@ -58,21 +56,22 @@ BY_ID = {"ID": "decision"}  # an ID in these usages autocompletes open decisions
 
 def register(registry: Registry) -> None:
     """Add the decision commands, the vote buttons and the proposal and reason forms."""
-    registry.command("propose", propose, usage=PROPOSE_USAGE,
+    registry.command("propose", propose, access=Access.CHAIR, usage=PROPOSE_USAGE,
                      options=("closes", "rule", "quorum", "group", "body", "why", "evidence", "indicators", "anonymous",
                               "reasons"),
                      summary="Put a proposal to a group's vote (no arguments opens a form).",
                      details="Rules: " + "; ".join(f"{r.value} {r.explained}" for r in Rule) + ".")
-    registry.command("vote", vote_command, completes=BY_ID,
+    registry.command("vote", vote_command, access=Access.VOTER, completes=BY_ID,
                      usage="/ci vote ID agree|abstain|disagree|block [REASON]",
                      summary="Vote on an open decision (the channel buttons do the same).")
-    registry.command("proxy", proxy_command, completes=BY_ID, usage="/ci proxy ID @member",
-                     summary="Let another member vote for you on one decision.")
-    registry.command("outcome", outcome_command, completes=BY_ID, usage="/ci outcome ID TEXT",
+    registry.command("proxy", proxy_command, access=Access.VOTER, completes=BY_ID, usage="/ci proxy ID @member",
+                     summary="Let another voting member of the same group vote for you on one decision.")
+    registry.command("outcome", outcome_command, access=Access.CHAIR, completes=BY_ID, usage="/ci outcome ID TEXT",
                      summary="Record what was decided and why (proposer or backbone).")
     registry.command("decisions", log_command, options=("group", "status"),
                      usage="/ci decisions [QUERY] [--group KEY] [--status open|passed|failed|withdrawn]",
-                     summary="Search the decision log.")
+                     summary="Search the decision log (--status failed finds those that did not pass or were "
+                             "not decided).")
     registry.command("decision", show_command, completes=BY_ID, usage="/ci decision ID",
                      summary="One decision: tally, votes, outcome, evidence and review date.")
     registry.command("decision close", close_command, completes=BY_ID, access=Access.BACKBONE,
@@ -83,7 +82,8 @@ def register(registry: Registry) -> None:
                      summary="Keep a vote open longer.")
     registry.command("decision withdraw", withdraw_command, completes=BY_ID, access=Access.BACKBONE,
                      usage="/ci decision withdraw ID [REASON]", summary="Withdraw an open proposal.")
-    registry.command("decision review", review_command, completes=BY_ID, usage="/ci decision review ID DATE",
+    registry.command("decision review", review_command, access=Access.CHAIR, completes=BY_ID,
+                     usage="/ci decision review ID DATE",
                      summary="Set when a decision should be looked at again (proposer or backbone).")
     registry.command("decision policy", policy_command, access=Access.BACKBONE,
                      options=("propose", "vote", "rule", "quorum", "count", "split", "anonymous", "reasons",
@@ -97,33 +97,20 @@ def register(registry: Registry) -> None:
     registry.action(AGREED_ACTION, record_agreed)
     registry.after("agreed", offer_on_agreed)
     registry.agenda_section("decisions", agenda_section, order=AGENDA_ORDER)
-    registry.action(PROPOSE_ACTION, submit_proposal)
-    registry.action(VOTE_ACTION, vote_button)
-    registry.action(REASON_ACTION, submit_reason)
+    registry.action(PROPOSE_ACTION, submit_proposal, access=Access.CHAIR)
+    registry.action(VOTE_ACTION, vote_button, access=Access.VOTER)
+    registry.action(REASON_ACTION, submit_reason, access=Access.VOTER)
 
 
 # -- reading input ---------------------------------------------------------------------------
 
 
-def parse_when(ctx: Context, text: str, default: time = time(17, 0)) -> datetime:
-    """A moment typed as ``3d``/``48h``/``2w``/``6mo``, a date (at `default` local time) or a date and time."""
-    raw = text.strip().lower()
-    relative = _RELATIVE.match(raw)
-    if relative:
-        try:
-            return ctx.now + relativedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
-        except (OverflowError, ValueError):  # 99999999999999999999d is past the end of the calendar
-            raise UserError(f"“{text[:40]}” is further away than any date I can write.", usage=WHEN_USAGE) from None
-    tz = ctx.timezone.key
-    try:
-        return parse_datetime(text, tz, ctx.now)[0]
-    except UserError:
-        pass
-    try:
-        day = parse_date(text, ctx.now.astimezone(ctx.timezone).date())
-    except UserError:
-        raise UserError(f"“{text}” is not a time I can read.", usage=WHEN_USAGE) from None
-    return to_utc(datetime.combine(day, default), tz)
+def parse_when(ctx: Context, text: str, default: time = time(17, 0), what: str = "a closing time") -> datetime:
+    """A moment in any form the core's reader takes (``3d``, ``2026-03-20 17:00``, ``next friday 5pm``).
+
+    A day without a time of day means `default` local time; errors say how to write `what`.
+    """
+    return read_when(text, ctx.timezone.key, ctx.now, what=what).instant(default)
 
 
 def find_group(ctx: Context, key: str | None) -> Group:
@@ -245,8 +232,8 @@ def _opened(ctx: Context, decision: Decision) -> Reply:
     posts.announce(ctx.session, decision)
     group = ctx.session.get(Group, decision.group_id)
     reply = proposal_card(ctx.session, ctx.markup, decision)
-    reply.context = (f"Posted in {group.name if group else 'the group'}'s channel. "
-                     f"Voting closes {moment_text(decision.closes_at, ctx.timezone, with_zone=True)}.")
+    reply.context += (f"\nPosted in {group.name if group else 'the group'}'s channel. "  # after the card's notes
+                      f"Voting closes {moment_text(decision.closes_at, ctx.timezone, with_zone=True)}.")
     reply.ephemeral = True
     return reply
 
@@ -349,7 +336,8 @@ def close_command(ctx: Context, args: Args) -> Reply:
     if result is None:
         raise UserError(f"Decision #{decision.id} is not open.")
     posts.closed(ctx.session, decision, result)
-    return Reply(sections=[ctx.markup.escape(f"Voting on #{decision.id} closed early: {decision.status}.")],
+    return Reply(sections=[ctx.markup.escape(f"Voting on #{decision.id} closed early: "
+                                             f"{outcome_of(decision)}.")],
                  ephemeral=True)
 
 
@@ -386,8 +374,8 @@ def review_command(ctx: Context, args: Args) -> Reply:
     usage = "/ci decision review ID DATE"
     decision = decision_ref(ctx, args, usage)
     if len(args.words) < 2:
-        raise UserError("Say when to review it.", usage=f"{usage}. {DATE_USAGE}")
-    moment = parse_when(ctx, " ".join(args.words[1:]), default=time(9, 0))
+        raise UserError("Say when to review it.", usage=f"{usage}. {when_usage('a review date')}")
+    moment = parse_when(ctx, " ".join(args.words[1:]), default=time(9, 0), what="a review date")
     decisions.set_review(ctx.session, decision, ctx.require_member(), moment, ctx.now)
     return Reply(sections=[ctx.markup.escape(
         f"Decision #{decision.id} will come up for review on "
@@ -469,7 +457,7 @@ def agenda_section(view: AgendaView) -> Markup:
         return Markup()
     return view.markup.render("decisions/decision_agenda.j2",
                               open=[(d, moment_text(d.closes_at, tz, with_zone=True)) for d in open_],
-                              closed=closed, review=review)
+                              closed=[(d, outcome_of(d)) for d in closed], review=review)
 
 
 # -- the log ---------------------------------------------------------------------------------

@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, or_, update
+from sqlalchemy import ColumnElement, delete, func, or_, text, update
 from sqlmodel import Session, col, select
 
 from bot.core.args import parse_id
@@ -41,6 +42,7 @@ from storage.decisions import (
     DecisionStatus,
     DecisionVote,
     SecretBallot,
+    outcome_of,
 )
 from storage.ids import id_of
 from storage.models import Group, GroupKind, Member, Membership
@@ -283,8 +285,9 @@ def cast(session: Session, decision_id: int, member: Member, choice_text: str, r
     if len(reason) > MAX_REASON:
         raise UserError(f"Your reason is {len(reason)} characters long; keep it under {MAX_REASON}.")
     policy = policy_for(session, decision.group_id)
-    principals = [m for m in _principals_of(session, decision, member) if may_vote(session, decision, m, policy)]
     voting_self = may_vote(session, decision, member, policy, roles)
+    principals = [m for m in _principals_of(session, decision, member)
+                  if may_vote(session, decision, m, policy)] if voting_self else []
     if not voting_self and not principals:
         raise NotAllowed(_not_eligible_message(session, decision, member, policy.vote_roles))
     if decision.reason_required and not reason:
@@ -398,6 +401,12 @@ def name_proxy(session: Session, decision: Decision, member: Member, proxy: Memb
         raise UserError("You can't name yourself as your own proxy.")
     if not proxy.active or proxy.initiative_id != member.initiative_id:
         raise UserError(f"{proxy.name} is not an active member of this initiative.")
+    if not may_vote(session, decision, proxy, policy):
+        group = session.get(Group, decision.group_id)
+        voters = " or ".join(sorted(role_set(policy.vote_roles)))
+        raise NotAllowed(f"{proxy.name} does not vote in {group.name if group else 'this group'}, so can't vote "
+                         f"for you: a proxy must be another voting member ({voters}) of the same group. "
+                         "Observers read and never act. Nothing was changed.")
     row = session.exec(select(DecisionProxy).where(
         DecisionProxy.decision_id == decision.id, DecisionProxy.member_id == member.id)).first()
     row = row or DecisionProxy(decision_id=id_of(decision), member_id=id_of(member), proxy_id=id_of(proxy))
@@ -428,13 +437,44 @@ def current_tally(session: Session, decision: Decision) -> Tally:
     return replace(result, proxies=proxied) if proxied else result
 
 
-def tally_json(result: Tally) -> str:
-    """The tally as the JSON kept on a closed decision."""
-    return json.dumps({
+def tally_json(result: Tally, reasons: list[str] | None = None) -> str:
+    """The tally as the JSON kept on a closed decision; `reasons` are a secret ballot's, unattributed."""
+    kept: dict[str, object] = {
         "counts": {c.value: result.count(c) for c in Choice}, "voted": result.voted,
         "eligible": result.eligible, "required": result.required, "quorum_met": result.quorum_met,
         "passed": result.passed, "proxies": result.proxies, "split": list(result.split_units),
-    }, sort_keys=True)
+    }
+    if reasons is not None:
+        kept["reasons"] = reasons
+    return json.dumps(kept, sort_keys=True)
+
+
+def secret_reasons(decision: Decision) -> list[str]:
+    """The reasons given on a closed secret ballot, sorted and linked to nobody and to no choice."""
+    if not decision.anonymous or not decision.tally:
+        return []
+    return list(json.loads(decision.tally).get("reasons", []))
+
+
+def _shuffle_ballots(session: Session, decision: Decision) -> list[str]:
+    """Rewrite a secret ballot's rows in random order with new ids, in the caller's transaction.
+
+    What the rows were written with while voting (their order, ids, the transaction
+    that also wrote the voter's participation: PostgreSQL's xmin and ctid, SQLite's
+    rowid) no longer links any ballot to a participation. Reasons leave the ballots
+    and come back sorted, apart from the choices; SQLite is told to zero the freed pages.
+    """
+    rows = session.exec(select(SecretBallot).where(SecretBallot.decision_id == decision.id)).all()
+    kept = [(b.choice, b.organization) for b in rows]
+    reasons = sorted(b.reason for b in rows if b.reason)
+    secrets.SystemRandom().shuffle(kept)
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA secure_delete = ON"))
+    session.execute(delete(SecretBallot).where(col(SecretBallot.decision_id) == decision.id))
+    for choice, organization in kept:
+        session.add(SecretBallot(decision_id=id_of(decision), choice=choice, organization=organization))
+        session.flush()  # one insert at a time, in the shuffled order
+    return reasons
 
 
 def close(session: Session, decision_id: int, now: datetime, actor: Member | None = None) -> Tally | None:
@@ -448,9 +488,10 @@ def close(session: Session, decision_id: int, now: datetime, actor: Member | Non
     if actor is None and decision.closes_at > now:
         return None
     result = current_tally(session, decision)
+    reasons = _shuffle_ballots(session, decision) if decision.anonymous else None
     decision.status = DecisionStatus.PASSED if result.passed else DecisionStatus.FAILED
     decision.closed_at = now
-    decision.tally = tally_json(result)
+    decision.tally = tally_json(result, reasons)
     session.add(decision)
     _audit(session, decision, "decision.closed_early" if actor else "decision.closed",
            actor.id if actor else None, status=str(decision.status), tally=json.loads(decision.tally))
@@ -607,13 +648,16 @@ def non_voters(session: Session, decision: Decision) -> list[Member]:
     return [m for m in eligible_members(session, decision.group_id, policy.vote_roles) if m.id not in voted]
 
 
-EXPORT_COLUMNS = ("id", "group", "title", "status", "rule", "quorum", "count_by", "anonymous", "proposer",
+EXPORT_COLUMNS = ("id", "group", "title", "status", "result", "rule", "quorum", "count_by", "anonymous", "proposer",
                   "created_at", "closes_at", "closed_at", "agree", "abstain", "disagree", "block", "voted",
                   "eligible", "quorum_met", "outcome", "review_at", "evidence")
 
 
 def export_decisions(session: Session, initiative_id: int) -> str:
-    """Every decision of the initiative as CSV (counts only; never who voted what)."""
+    """Every decision of the initiative as CSV (counts only; never who voted what).
+
+    An open secret ballot shows only how many have voted: its count stays hidden until close.
+    """
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
@@ -625,14 +669,16 @@ def export_decisions(session: Session, initiative_id: int) -> str:
         final = json.loads(d.tally) if d.tally else None
         if final is None and d.status == DecisionStatus.OPEN:
             final = json.loads(tally_json(current_tally(session, d)))
-        counts = final["counts"] if final else {}
+        hidden = d.anonymous and d.status == DecisionStatus.OPEN
+        counts = final["counts"] if final and not hidden else {}
         writer.writerow([
-            d.id, groups.get(d.group_id, ""), _cell(d.title), str(d.status), d.rule, d.quorum, d.count_by,
+            d.id, groups.get(d.group_id, ""), _cell(d.title), str(d.status), outcome_of(d).value, d.rule,
+            d.quorum, d.count_by,
             "yes" if d.anonymous else "no", _cell(names.get(d.proposer_id, "")),
             d.created_at.isoformat(), d.closes_at.isoformat(), d.closed_at.isoformat() if d.closed_at else "",
             *(counts.get(c.value, "") for c in Choice),
             final["voted"] if final else "", final["eligible"] if final else "",
-            ("yes" if final["quorum_met"] else "no") if final else "",
+            ("yes" if final["quorum_met"] else "no") if final and not hidden else "",
             _cell(d.outcome), d.review_at.isoformat() if d.review_at else "", _cell(d.evidence),
         ])
     return out.getvalue()

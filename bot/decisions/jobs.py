@@ -1,5 +1,7 @@
 """Scheduled work for decisions: reminding non-voters, closing votes on time, review-date reminders.
 
+A daily job also posts the audit chain's head to the backbone (`bot.decisions.audit_head`).
+
 Each job is idempotent and re-reads the decision, so a job that fires after an
 extension, a withdrawal or an early close does nothing wrong. `reconcile` makes
 the stored jobs match the open decisions; `register` names the jobs and adds it as
@@ -16,8 +18,8 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from bot.core.registry import Registry
+from bot.decisions import audit_head, posts
 from bot.decisions import domain as decisions
-from bot.decisions import posts
 from bot.decisions.cards import reminder_card, review_card
 from bot.runtime.outbox import enqueue_to_group, enqueue_to_member
 from bot.runtime.scheduler import Scheduler
@@ -108,3 +110,5 @@ def register(registry: Registry) -> None:
     for job in (close_vote, remind_voters, review_due):
         registry.job(f"decisions.{job.__name__}", job)
     registry.reconciler("decisions", reconcile, every=SWEEP_EVERY)
+    registry.job(audit_head.JOB, audit_head.post_head)
+    registry.periodic("decisions:audit-head", audit_head.DAILY, audit_head.JOB)

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from bot.core.delivery import DeliveryFailed, RateLimited, Sender, Target
 from bot.core.messages import Reply
 from bot.core.registry import Registry, bot_session
+from bot.decisions.audit_head import post_head
 from bot.decisions.cards import proposal_card, result_card
 from bot.decisions.tally import Tally
 from bot.runtime.backoff import Backoff
@@ -50,10 +51,11 @@ def refresh(session: Session, decision: Decision) -> None:
 
 
 def closed(session: Session, decision: Decision, result: Tally) -> None:
-    """Post the result of a closed vote and mark the proposal post (buttons gone) for an edit."""
+    """Post the result of a closed vote, mark the proposal post (buttons gone) for an edit, post the audit head."""
     enqueue_to_group(session, decision.group_id, f"decision:{decision.id}:result",
                      lambda m: result_card(session, m, decision, result))
     refresh(session, decision)
+    post_head(session)
 
 
 @dataclass
