@@ -1,4 +1,4 @@
-"""HTTP routes the serve process offers besides Slack's: calendar feeds, liveness and readiness checks."""
+"""HTTP routes the serve process offers besides Slack's: calendar feeds, public pages, liveness and readiness checks."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.core import metrics
-from bot.meetings.calendar import UnknownGroup, calendar_for_group
+from bot.meetings.calendar import UnknownGroup, calendar_for_token
+from bot.publish.site import HEADERS, page_html
 from bot.runtime.outbox import pending_by_platform
 from storage.db import alembic_config, session_scope, unreachable
 from storage.models import Initiative
@@ -22,15 +23,18 @@ READY_TIMEOUT = 3.0  # seconds /readyz waits for the database before answering 5
 
 
 def routes(engine: Engine) -> list[web.RouteDef]:
-    """`GET /calendar/{group}.ics[?initiative=SLUG]`, `/healthz`, `/readyz` and `/metrics`.
+    """`GET /calendar/{group}/{token}.ics[?initiative=SLUG]`, `/healthz`, `/readyz` and `/metrics`.
 
+    A calendar feed answers only with the group's secret token (see `bot.meetings.calendar`);
+    a wrong token, an unknown group and the old tokenless address all answer 404.
+    `/p/{slug}` is the initiative's public progress page (404 when it publishes nothing).
     `/healthz` says the process is alive (200, whatever the database does); `/readyz`
     answers 200 when the database is reachable and migrated to the newest version,
     503 otherwise (during an outage), for load balancers and orchestrators; `/metrics`
     is for Prometheus (see `bot.core.metrics`).
     """
 
-    def feed(group: str, slug: str) -> bytes:
+    def feed(group: str, token: str, slug: str) -> bytes:
         with session_scope(engine) as session:
             initiative_id = None
             if slug:
@@ -38,14 +42,21 @@ def routes(engine: Engine) -> list[web.RouteDef]:
                 if initiative is None:
                     raise UnknownGroup(f"There is no initiative {slug!r}.")
                 initiative_id = initiative.id
-            return calendar_for_group(session, group, initiative_id=initiative_id)
+            return calendar_for_token(session, group, token, initiative_id=initiative_id)
 
     async def calendar(request: web.Request) -> web.Response:
         try:
-            body = await asyncio.to_thread(feed, request.match_info["group"], request.query.get("initiative", ""))
+            body = await asyncio.to_thread(feed, request.match_info["group"], request.match_info["token"],
+                                           request.query.get("initiative", ""))
         except UnknownGroup as exc:
             raise web.HTTPNotFound(text=str(exc)) from None
         return web.Response(body=body, content_type="text/calendar", charset="utf-8")
+
+    async def public(request: web.Request) -> web.Response:
+        html = await asyncio.to_thread(page_html, engine, request.match_info["slug"], datetime.now(UTC))
+        if html is None:  # unknown and unpublished initiatives look the same
+            raise web.HTTPNotFound(text="There is no public page here.")
+        return web.Response(text=html, content_type="text/html", charset="utf-8", headers=HEADERS)
 
     heads: list[str] = []
 
@@ -87,8 +98,8 @@ def routes(engine: Engine) -> list[web.RouteDef]:
         body = await asyncio.to_thread(metrics.exposition)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    return [web.get("/calendar/{group}.ics", calendar), web.get("/healthz", health), web.get("/readyz", ready),
-            web.get("/metrics", prometheus)]
+    return [web.get("/calendar/{group}/{token}.ics", calendar), web.get("/healthz", health), web.get("/readyz", ready),
+            web.get("/metrics", prometheus), web.get("/p/{slug}", public)]
 
 
 async def serve_routes(route_defs: list[web.RouteDef], host: str, port: int) -> None:

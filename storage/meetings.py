@@ -117,6 +117,15 @@ class ItemKind(StrEnum):
     INFO = "info"
 
 
+class CalendarFeed(SQLModel, table=True):
+    """The secret in the address of a group's calendar feed (``/calendar/GROUP/TOKEN.ics``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="group_.id", unique=True)
+    token: str = Field(max_length=64)
+    rotated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class AgendaItem(SQLModel, table=True):
     """An item on a meeting's agenda, proposed by a member and curated by the backbone."""
 
@@ -126,6 +135,7 @@ class AgendaItem(SQLModel, table=True):
     kind: ItemKind = Field(sa_type=AutoString, default=ItemKind.DISCUSSION, max_length=16)
     timebox_minutes: int | None = None
     proposer_id: int | None = Field(default=None, foreign_key="member.id")
+    presenter_id: int | None = Field(default=None, foreign_key="member.id")
     status: ItemStatus = Field(sa_type=AutoString, default=ItemStatus.PROPOSED, max_length=16)
     position: int = 0
     carried_over_from_id: int | None = Field(default=None, foreign_key="agendaitem.id")

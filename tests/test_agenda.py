@@ -96,7 +96,7 @@ def test_section_hooks_render_only_when_they_have_something(chat: Chat, engine: 
     seeded = _steering(chat, engine)
     registry = build_registry()
     order = sorted(registry.agenda_sections, key=lambda name: registry.agenda_sections[name][0])
-    assert order == ["facts", "progress", "decisions", "actions", "accepted", "carried"]
+    assert order == ["facts", "progress", "decisions", "working_groups", "actions", "accepted", "carried"]
     seen: list[str] = []
 
     def progress(view: AgendaView) -> Markup:

@@ -218,7 +218,7 @@ def test_calendar_feed_has_rule_timezone_and_exceptions(chat: Chat, engine: Engi
         feed = calendar_for_group(session, "steering")
     text = feed.decode()
     assert "DTSTART;TZID=America/Chicago:20260310T100000" in text
-    assert "RRULE:FREQ=MONTHLY;BYDAY=+2TU" in text
+    assert "RRULE:FREQ=MONTHLY;BYSECOND=0;BYMINUTE=0;BYHOUR=10;BYDAY=+2TU" in text
     assert "EXDATE;TZID=America/Chicago:20260414T100000" in text
     assert "RECURRENCE-ID;TZID=America/Chicago:20260512T100000" in text
     assert "BEGIN:VTIMEZONE" in text and "TZID:America/Chicago" in text

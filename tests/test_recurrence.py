@@ -34,7 +34,7 @@ NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # Monday 09:00 in Chicago
 ])
 def test_readable_rules_become_rrules_and_read_back(typed: str, rrule: str, shown: str) -> None:
     pattern = parse_rule(typed)
-    assert pattern.rrule == rrule
+    assert pattern.rrule == f"{rrule};BYHOUR={pattern.at.hour};BYMINUTE={pattern.at.minute};BYSECOND=0"
     assert describe(pattern.rrule, pattern.at, CHICAGO) == shown
 
 

@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -26,6 +27,7 @@ from bot.core.delivery import Target
 from bot.core.messages import Reply
 from bot.runtime.outbox import enqueue
 from storage.db import make_engine, session_scope
+from storage.models import Group
 from storage.outbox import OutboxMessage, OutboxStatus
 from tests.fake_slack_api import SIGNING_SECRET, FakeSlackApi, SlackSide
 from tests.process_helpers import CIBOT, EXAMPLE, ROOT, cibot, env_for, free_port
@@ -190,17 +192,33 @@ async def test_metrics_show_commands_sends_leadership_and_the_waiting_outbox(ser
     assert "cibot_scheduler_lag_seconds_bucket" in page
 
 
-async def test_calendar_feeds_are_served_and_unknown_groups_are_404(served: Served) -> None:
+async def test_calendar_feeds_need_the_groups_secret_token(served: Served) -> None:
+    """The feed carries places and video links: only its secret address opens it, and rotating closes the old one."""
+    from bot.meetings.calendar import feed_token, rotate_token
+
+    engine = make_engine(served.db)
+    with session_scope(engine) as session:
+        steering = session.exec(select(Group).where(Group.key == "steering")).scalars().one()
+        token = feed_token(session, steering.id)
     async with aiohttp.ClientSession() as http:
-        async with http.get(served.url + "/calendar/steering.ics") as response:
+        async with http.get(f"{served.url}/calendar/steering/{token}.ics") as response:
             body = await response.text()
             assert response.status == 200
             assert response.content_type == "text/calendar"
         assert "BEGIN:VCALENDAR" in body
         assert "RRULE:FREQ=MONTHLY" in body
-        async with http.get(served.url + "/calendar/no-such-group.ics") as response:
+        for path in ("/calendar/steering.ics", f"/calendar/steering/{token[:-1]}.ics", "/calendar/steering/x.ics",
+                     f"/calendar/data/{token}.ics", f"/calendar/no-such-group/{token}.ics"):
+            async with http.get(served.url + path) as response:
+                assert response.status == 404, path
+                assert "VCALENDAR" not in await response.text()
+        with session_scope(engine) as session:
+            fresh = rotate_token(session, steering.id, datetime.now(UTC))
+        async with http.get(f"{served.url}/calendar/steering/{token}.ics") as response:
             assert response.status == 404
-            assert "no-such-group" in await response.text()
+        async with http.get(f"{served.url}/calendar/steering/{fresh}.ics") as response:
+            assert response.status == 200
+    engine.dispose()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.core.errors import UserError
+from bot.core.time import when_length
 
 _QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c"}
 _DASHES = ("\u2014", "\u2013")  # em dash, en dash: what "--" becomes under smart punctuation
@@ -19,6 +20,7 @@ MAX_COMMAND_LENGTH = 4000
 MAX_ID = 2_147_483_647  # the largest value of the databases' integer id columns
 _ID = re.compile(r"#?([0-9]+)")  # [0-9], not \d: "²", "٣" and "１" are digits to str.isdigit, not ids
 _SHOWN = 20  # characters of a bad id echoed back in a reply
+WHEN_OPTIONS = frozenset({"closes", "due", "review", "since", "until"})  # options whose value is a date or time
 
 
 def read_id(text: object) -> int | None:
@@ -122,7 +124,9 @@ class Args:
 def parse_args(text: str, options: frozenset[str] = frozenset()) -> Args:
     """Parse `text` into positional words and the `--name value` options listed in `options`.
 
-    An option not in `options` is an error listing the ones the command accepts.
+    An option not in `options` is an error listing the ones the command accepts. The value
+    of an option in `WHEN_OPTIONS` takes as many words as make a date (``--closes dec 10
+    17:00``), so the time is not glued to the positional words.
     """
     tokens = [_dashed(token, options) for token in tokenize(text)]
     words: list[str] = []
@@ -138,8 +142,14 @@ def parse_args(text: str, options: frozenset[str] = frozenset()) -> Args:
             if inline:
                 found[name] = inline
             elif i + 1 < len(tokens) and not tokens[i + 1].startswith("--"):
-                found[name] = tokens[i + 1]
-                i += 1
+                length = 1
+                if name in WHEN_OPTIONS:
+                    following = tokens[i + 1:]
+                    following = following[:next((k for k, t in enumerate(following) if t.startswith("--")),
+                                                len(following))]
+                    length = when_length(following)
+                found[name] = " ".join(tokens[i + 1:i + 1 + length])
+                i += length
             else:
                 raise UserError(f"--{name} needs a value, like --{name} VALUE.")
         else:

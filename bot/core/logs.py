@@ -51,7 +51,7 @@ class _RequestId(logging.Filter):
 
 SECRET_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DISCORD_TOKEN")
 _BODY = re.compile(r"\bbody: .*", re.DOTALL)  # Bolt: "Invalid request signature detected (..., body: ...)"
-_PAYLOAD = re.compile(r"\b(params|data|json|payload): [{\[].*", re.DOTALL)  # the SDKs' request and response dumps
+_PAYLOAD = re.compile(r"\b(\w*(?:params|data|json|body|payload)): [{\[].*", re.DOTALL)  # SDK dumps: json_body: {...}
 _FORM = re.compile(r"\b[\w.]+=[^&\s]*(?:&[\w.]+=[^&\s]*)+")  # a form-encoded request body
 _TOKEN = re.compile(r"\b(?:xox[abepr]|xapp)-[\w-]+")
 _PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from bot.core.messages import Reply
+from bot.core.notes import annotate
 from bot.core.registry import AgendaView, Registry, registry_of
 from bot.core.render import Dialect, Markup
 from bot.core.time import day_text, moment_text
@@ -51,7 +52,13 @@ def names_of(session: Session, member_ids: set[int | None]) -> dict[int, str]:
 def item_values(item: AgendaItem, names: dict[int, str]) -> dict[str, object]:
     """What the agenda templates show of one item."""
     return {"id": item.id, "text": item.text, "kind": str(item.kind), "minutes": item.timebox_minutes,
-            "who": names.get(item.proposer_id or 0, ""), "carried": item.carried_over_from_id is not None}
+            "who": names.get(item.proposer_id or 0, ""), "presenter": names.get(item.presenter_id or 0, ""),
+            "carried": item.carried_over_from_id is not None}
+
+
+def people_of(items: list[AgendaItem]) -> set[int | None]:
+    """The proposers and presenters of `items`, whose names the agenda shows."""
+    return {i.proposer_id for i in items} | {i.presenter_id for i in items}
 
 
 def facts_section(view: AgendaView) -> Markup:
@@ -84,7 +91,7 @@ def _items_section(view: AgendaView, carried: bool, template: str) -> Markup:
              if (i.carried_over_from_id is not None) == carried]
     if not items:
         return Markup()
-    names = names_of(view.session, {i.proposer_id for i in items})
+    names = names_of(view.session, people_of(items))
     return view.markup.render(template, items=[item_values(i, names) for i in items],
                               total=sum(i.timebox_minutes or 0 for i in items))
 
@@ -112,6 +119,7 @@ def agenda_reply(session: Session, occurrence: series.Occurrence, markup: Dialec
     assert group is not None
     view = view_of(session, occurrence, group, markup, now)
     sections = [text for section in registry_of(session).ordered_agenda_sections() if (text := section(view))]
-    return Reply(title=f"Agenda: {group.name}, {moment_text(occurrence.starts_at, occurrence.cadence.timezone)}",
-                 sections=sections,
-                 context="Propose items with /ci agenda add · send regrets with /ci regrets")
+    reply = Reply(title=f"Agenda: {group.name}, {moment_text(occurrence.starts_at, occurrence.cadence.timezone)}",
+                  sections=sections,
+                  context="Propose items with /ci agenda add · send regrets with /ci regrets")
+    return annotate(session, group.initiative_id, reply, markup, after=1)  # glossary notes, not on the facts

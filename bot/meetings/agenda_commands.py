@@ -14,17 +14,19 @@ from sqlmodel import Session, func, select
 from bot.core.args import Args, parse_id
 from bot.core.context import Context
 from bot.core.errors import UserError
+from bot.core.members import find_member
 from bot.core.messages import Button, ButtonStyle, Reply
 from bot.core.registry import Access, Registry
 from bot.core.time import moment_text
 from bot.meetings import series
-from bot.meetings.agenda import actions_section, item_values, items_of, names_of, view_of
+from bot.meetings.agenda import actions_section, item_values, items_of, names_of, people_of, view_of
 from bot.meetings.commands import require_in_group, tz_name, which_group
 from storage.meetings import AgendaItem, ItemKind, ItemStatus, Meeting
 from storage.models import Group
 
-ADD_USAGE = ("/ci agenda add TEXT [--kind decision|discussion|report|info] [--minutes N] [--group KEY], "
-             "e.g. /ci agenda add Review Q1 attendance data --kind discussion --minutes 15")
+ADD_USAGE = ("/ci agenda add TEXT [--kind decision|discussion|report|info] [--minutes N] [--presenter @MEMBER] "
+             "[--group KEY], e.g. /ci agenda add Review Q1 attendance data --kind discussion --minutes 15 "
+             "--presenter @tom")
 MAX_ITEM = 1000
 MAX_BUTTON_ITEMS = 5
 SEE_IDS = "See the ids with /ci agenda."
@@ -32,9 +34,10 @@ SEE_IDS = "See the ids with /ci agenda."
 
 def register(registry: Registry) -> None:
     """Add the agenda commands and the curation buttons."""
-    registry.command("agenda add", add_item, usage=ADD_USAGE, options=("kind", "minutes", "group"),
+    registry.command("agenda add", add_item, access=Access.GROUP, usage=ADD_USAGE,
+                     options=("kind", "minutes", "presenter", "group"),
                      summary="Propose an item for your group's next meeting.")
-    registry.command("agenda", show_draft, usage="/ci agenda [--group KEY]", options=("group",),
+    registry.command("agenda", show_draft, access=Access.IN_GROUP, usage="/ci agenda [--group KEY]", options=("group",),
                      summary="The draft agenda of your group's next meeting (only you see it).")
     for verb, status, summary in (("accept", ItemStatus.ACCEPTED, "Accept an item onto the agenda."),
                                   ("defer", ItemStatus.DEFERRED, "Defer an item to a later meeting."),
@@ -65,16 +68,19 @@ def add_item(ctx: Context, args: Args) -> Reply:
         raise UserError(f"That item is {len(text)} characters long; the limit is {MAX_ITEM}.", usage=ADD_USAGE)
     kind = _kind(args.options.get("kind", "discussion"))
     minutes = _timebox(args.options.get("minutes"))
+    presenter = find_member(ctx, args.options["presenter"], usage=ADD_USAGE) if "presenter" in args.options else None
     occurrence = series.next_for_group(ctx.session, group.id or 0, ctx.now)
     if occurrence is None:
         raise UserError(f"The {group.name} has no meeting coming up to put this on.")
     meeting = series.meeting_row(ctx.session, occurrence)
     item = AgendaItem(meeting_id=meeting.id or 0, text=text, kind=kind, timebox_minutes=minutes,
-                      proposer_id=member.id, position=_next_position(ctx.session, meeting.id or 0))
+                      proposer_id=member.id, presenter_id=presenter.id if presenter else None,
+                      position=_next_position(ctx.session, meeting.id or 0))
     ctx.session.add(item)
     ctx.session.flush()
     return Reply(sections=[ctx.markup.render(
         "meetings/agenda_added.j2", id=item.id, text=text, group=group.name, kind=str(kind), minutes=minutes,
+        presenter=presenter.name if presenter else "",
         at=moment_text(occurrence.starts_at, tz_name(ctx)), timezone=tz_name(ctx))], ephemeral=True)
 
 
@@ -115,7 +121,7 @@ def _draft_reply(ctx: Context, group: Group) -> Reply:
     if occurrence is None:
         raise UserError(f"The {group.name} has no meeting coming up.")
     items = items_of(ctx.session, occurrence.meeting.id or 0) if occurrence.meeting else []
-    names = names_of(ctx.session, {i.proposer_id for i in items})
+    names = names_of(ctx.session, people_of(items))
     buckets = {status: [i for i in items if i.status == status] for status in ItemStatus}
     text = ctx.markup.render("meetings/agenda_draft.j2", group=group.name, title=occurrence.cadence.title,
                              at=moment_text(occurrence.starts_at, tz_name(ctx)), timezone=tz_name(ctx),

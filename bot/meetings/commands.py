@@ -9,30 +9,30 @@ show who came.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from datetime import date, time, timedelta
+from urllib.parse import quote
 
 from sqlmodel import Session, col, select
 
 from bot.core.args import Args, read_id
 from bot.core.context import Context
-from bot.core.errors import UserError
+from bot.core.errors import NotAllowed, UserError
 from bot.core.messages import Button, ButtonStyle, Field, Reply
 from bot.core.registry import Access, Registry
 from bot.core.render import Dialect, Markup
 from bot.core.time import (
-    DATE_USAGE,
     DATETIME_USAGE,
+    NotADate,
+    day_text,
     moment_text,
-    month_index,
-    parse_date,
-    parse_datetime,
-    parse_time,
-    to_local,
+    read_when,
+    when_usage,
 )
+from bot.core.tokens import public_url
 from bot.meetings import series
-from bot.meetings.recurrence import RULE_USAGE, describe, first_start, occurrences, parse_rule
+from bot.meetings.calendar import feed_token, rotate_token
+from bot.meetings.recurrence import RULE_USAGE, describe, first_start, occurrences, parse_rule, until_of, wall_start
 from bot.runtime.outbox import enqueue_to_group
 from storage.audit import record
 from storage.ids import id_of
@@ -43,7 +43,7 @@ from storage.meetings import (
     Meeting,
     MeetingStatus,
 )
-from storage.models import Group, Member, Membership, Role
+from storage.models import Group, Initiative, Member, Membership, Role
 
 ADD_USAGE = ('/ci meeting add GROUP "Title" RULE [--duration 60m] [--place TEXT] [--video URL] '
              '[--reminders 24h,1h] [--agenda-lead 48h]  '
@@ -59,6 +59,8 @@ def register(registry: Registry) -> None:
                      details=RULE_USAGE)
     registry.command("meetings", list_meetings, usage="/ci meetings [--group KEY]", options=("group",),
                      summary="Your groups' next meetings, in your timezone.")
+    registry.command("meeting calendar", rotate_feed, access=Access.BACKBONE, usage="/ci meeting calendar rotate GROUP",
+                     summary="Give a group's calendar feed a new secret address; the old one stops working.")
     registry.command("meeting skip", skip_meeting, access=Access.BACKBONE, options=("group",),
                      usage="/ci meeting skip DATE [TIME] [--group KEY]", summary="Skip one meeting; members are told.")
     registry.command("meeting move", move_meeting, access=Access.BACKBONE, options=("group",),
@@ -73,7 +75,7 @@ def register(registry: Registry) -> None:
                      summary="Send regrets for the next meeting (or the one on DATE).")
     registry.command("here", mark_present, options=("group",), usage="/ci here [--group KEY]",
                      summary="Mark yourself present at the meeting in progress.")
-    registry.command("attendance", show_attendance, usage="/ci attendance [GROUP]",
+    registry.command("attendance", show_attendance, access=Access.IN_GROUP, usage="/ci attendance [GROUP]",
                      summary="Who came to a group's meetings, per member and per organization.")
     registry.home(home_meetings)
     registry.action("meeting.confirm", confirm_cadence, access=Access.BACKBONE)
@@ -165,7 +167,7 @@ def add_cadence(ctx: Context, args: Args) -> Reply:
     title = args.words[1].strip()
     if not title or len(title) > 200:
         raise UserError("The title must be 1 to 200 characters; put it in quotes.", usage=ADD_USAGE)
-    pattern = parse_rule(" ".join(args.words[2:]))
+    pattern = parse_rule(" ".join(args.words[2:]), ctx.now.astimezone(ctx.timezone).date())
     timezone = pattern.timezone or tz_name(ctx)
     start = first_start(pattern, timezone, ctx.now)
     cadence = Cadence(
@@ -196,7 +198,7 @@ def add_cadence(ctx: Context, args: Args) -> Reply:
 
 def preview(ctx: Context, cadence: Cadence, group: Group) -> Markup:
     """The draft series in words with its next three dates, in the caller's and the series' timezone."""
-    local = to_local(cadence.dtstart, cadence.timezone)
+    local = wall_start(cadence.rrule, cadence.dtstart, cadence.timezone)
     dates = occurrences(cadence.rrule, cadence.dtstart, cadence.timezone, cadence.dtstart,
                         cadence.dtstart + timedelta(days=3 * 370))[:3]
     mine = tz_name(ctx)
@@ -247,7 +249,7 @@ def confirm_cadence(ctx: Context, value: str, _fields: dict[str, str]) -> Reply:
     record(ctx.session, "meeting.cadence_added", initiative_id=cadence.initiative_id,
            actor_id=ctx.member.id if ctx.member else None, subject=cadence.title,
            data={"group": group.key, "rrule": cadence.rrule, "dtstart": cadence.dtstart.isoformat()})
-    local = to_local(cadence.dtstart, cadence.timezone)
+    local = wall_start(cadence.rrule, cadence.dtstart, cadence.timezone)
     notify_group(ctx.session, group, f"meeting.series:{cadence.id}", "New meeting series",
                  "meetings/meeting_changed.j2", change="added", title=cadence.title,
                  rule=describe(cadence.rrule, local.time(), cadence.timezone),
@@ -269,10 +271,33 @@ def list_meetings(ctx: Context, args: Args) -> Reply:
     ctx.require_member()
     groups = [which_group(ctx, args)] if "group" in args.options else [g for g, _ in ctx.groups.values()]
     lines = meeting_lines(ctx, groups, limit=15)
-    return Reply(title="Your next meetings",
-                 sections=[Markup("\n").join(lines) if lines
-                           else ctx.markup.escape("None of your groups has a meeting planned.")],
-                 context=f"Times in {tz_name(ctx)}.", ephemeral=True)
+    sections = [Markup("\n").join(lines) if lines else ctx.markup.escape("None of your groups has a meeting planned.")]
+    meeting = {c.group_id for c in series.cadences_of(ctx.session, [id_of(g) for g in groups])}
+    feeds = [(g.name, ctx.markup.link(feed_url(ctx.session, g), "calendar feed")) for g in groups if g.id in meeting]
+    if feeds:
+        sections.append(ctx.markup.render("meetings/meeting_feeds.j2", feeds=feeds))
+    return Reply(title="Your next meetings", sections=sections, context=f"Times in {tz_name(ctx)}.", ephemeral=True)
+
+
+def feed_url(session: Session, group: Group) -> str:
+    """The secret address of the group's calendar feed, for its members only."""
+    initiative = session.get(Initiative, group.initiative_id)
+    path = f"/calendar/{quote(group.key, safe='')}/{feed_token(session, id_of(group))}.ics"
+    return public_url(path + (f"?initiative={quote(initiative.slug, safe='')}" if initiative else ""))
+
+
+def rotate_feed(ctx: Context, args: Args) -> Reply:
+    """`/ci meeting calendar rotate GROUP`: a new secret feed address; the old one answers 404 from now on."""
+    usage = "/ci meeting calendar rotate GROUP"
+    if len(args.words) != 2 or args.words[0].lower() != "rotate":
+        raise UserError("Say `rotate` and the group whose calendar address changes.", usage=usage)
+    group = group_by_key(ctx, args.words[1])
+    rotate_token(ctx.session, id_of(group), ctx.now)
+    record(ctx.session, "meeting.calendar_rotated", initiative_id=group.initiative_id,
+           actor_id=ctx.member.id if ctx.member else None, subject=group.key)
+    return Reply(sections=[ctx.markup.render("meetings/meeting_feed_rotated.j2", group=group.name,
+                                             link=ctx.markup.link(feed_url(ctx.session, group), "new address"))],
+                 ephemeral=True)
 
 
 def meeting_lines(ctx: Context, groups: list[Group], limit: int) -> list[str]:
@@ -292,6 +317,9 @@ def meeting_lines(ctx: Context, groups: list[Group], limit: int) -> list[str]:
     paused = [f"{names[c.group_id]}: {c.title}" for c in cadences if c.paused]
     if paused:
         lines.append(ctx.markup.render("meetings/meeting_paused.j2", paused=paused))
+    ending = [(f"{names[c.group_id]}: {c.title}", day_text(last)) for c in cadences if (last := until_of(c.rrule))]
+    if ending:
+        lines.append(ctx.markup.render("meetings/meeting_until.j2", ending=ending))
     return lines
 
 
@@ -308,13 +336,11 @@ def home_meetings(ctx: Context) -> list[Reply]:
 
 
 def _date_from(ctx: Context, words: list[str], usage: str) -> tuple[date, time | None]:
-    """The meeting's date as typed, and its local time if one follows (``mar 10 14:00``)."""
+    """The meeting's date as typed, and its local time if one was given (``mar 10 14:00``)."""
     if not words:
         raise UserError("Please give the date of the meeting.", usage=usage)
-    at = parse_time(words[-1]) if len(words) > 1 else None
-    if at is not None:
-        words = words[:-1]
-    return parse_date(" ".join(words), to_local(ctx.now, tz_name(ctx)).date()), at
+    when = read_when(" ".join(words), tz_name(ctx), ctx.now, what="the meeting's date")
+    return when.day, when.at
 
 
 def _future(ctx: Context, occurrence: series.Occurrence, doing: str) -> None:
@@ -325,7 +351,7 @@ def _future(ctx: Context, occurrence: series.Occurrence, doing: str) -> None:
 
 def skip_meeting(ctx: Context, args: Args) -> Reply:
     """`/ci meeting skip DATE`: the meeting on DATE does not take place; members are told."""
-    usage = "/ci meeting skip DATE [TIME] [--group KEY], e.g. /ci meeting skip 2026-03-10. " + DATE_USAGE
+    usage = "/ci meeting skip DATE [TIME] [--group KEY], e.g. /ci meeting skip 2026-03-10. " + when_usage("the date")
     group = which_group(ctx, args)
     day, at = _date_from(ctx, args.words, usage)
     occurrence = series.on_date(ctx.session, running_cadences(ctx, group), day, tz_name(ctx), at)
@@ -361,7 +387,10 @@ def move_meeting(ctx: Context, args: Args) -> Reply:
     day, at = _date_from(ctx, args.words[:split], usage)
     if split == len(args.words) - 1:
         raise UserError("Say the new date and time after `to`.", usage=usage + ". " + DATETIME_USAGE)
-    new_start, typed_zone = parse_datetime(" ".join(args.words[split + 1:]), tz_name(ctx), ctx.now)
+    target = read_when(" ".join(args.words[split + 1:]), tz_name(ctx), ctx.now, what="the new date and time")
+    if target.at is None and target.exact is None:
+        raise UserError("Say the new time of day too, like `to fri 14:00`.", usage=usage + ". " + DATETIME_USAGE)
+    new_start, typed_zone = target.instant(time(0)), target.zone
     occurrence = series.on_date(ctx.session, running_cadences(ctx, group), day, tz_name(ctx), at)
     _future(ctx, occurrence, "move")
     if occurrence.skipped:
@@ -431,25 +460,18 @@ def resume_series(ctx: Context, args: Args) -> Reply:
 
 
 def _leading_date(ctx: Context, words: list[str]) -> tuple[date | None, time | None, list[str]]:
-    """A date at the start of `words` (one to three words long), a time after it if any, and the rest.
+    """A date (and time) at the start of `words`, and the rest; no date when they do not start with one.
 
-    Words that start like a date but are not one (``feb 30``, ``2026-13-01``) are an error,
-    not the start of a reason.
+    Words that have a date's shape but name no day (``feb 30``) are an error, not the start of a reason.
     """
-    today = to_local(ctx.now, tz_name(ctx)).date()
-    for length in (3, 2, 1):
-        if len(words) >= length:
-            try:
-                day = parse_date(" ".join(words[:length]), today)
-            except UserError:
-                continue
-            rest = words[length:]
-            at = parse_time(rest[0]) if rest else None
-            return day, at, rest[1:] if at is not None else rest
-    typed = " ".join(words[:2])
-    if re.match(r"\d{4}-\d{1,2}-\d{1,2}\b|[a-z]{3,9}\.? \d{1,2}(st|nd|rd|th)?\b", typed.lower()) and (
-            words[0][0].isdigit() or month_index(words[0]) is not None):
-        parse_date(typed if not words[0][0].isdigit() else words[0], today)  # says what is wrong with it
+    for length in range(min(len(words), 7), 0, -1):
+        try:
+            when = read_when(" ".join(words[:length]), tz_name(ctx), ctx.now, what="the meeting's date")
+        except NotADate:
+            continue
+        if when.exact is not None:  # "1h late" is a reason, not a meeting's date
+            break
+        return when.day, when.at, words[length:]
     return None, None, words
 
 
@@ -540,10 +562,10 @@ def is_chair_or_backbone(ctx: Context, group: Group) -> bool:
 def require_runner(ctx: Context, group: Group, doing: str) -> None:
     """Refuse `doing` unless the caller is backbone staff or the group's chair."""
     if not is_chair_or_backbone(ctx, group):
-        raise UserError(f"Only the {group.name}'s chair or backbone staff can {doing}.")
+        raise NotAllowed(f"Only the {group.name}'s chair or backbone staff can {doing}.")
 
 
 def require_in_group(ctx: Context, group: Group) -> None:
     """Refuse people who are neither in `group` nor backbone staff."""
     if group.id not in ctx.groups and not ctx.is_backbone():
-        raise UserError(f"You are not in the {group.name}.")
+        raise NotAllowed(f"You are not in the {group.name}.")

@@ -24,14 +24,15 @@ from bot.core.registry import Registry
 from bot.core.render import Dialect
 from bot.core.time import moment_text
 from bot.meetings import series
-from bot.meetings.agenda import agenda_reply
+from bot.meetings.agenda import agenda_reply, item_values, items_of, names_of, people_of
 from bot.runtime.outbox import enqueue_to_group
 from bot.runtime.scheduler import Scheduler, scheduler_of
-from storage.meetings import Attendance, AttendanceStatus, Cadence
+from storage.meetings import Attendance, AttendanceStatus, Cadence, ItemStatus
 from storage.models import Group, Member
 
 JOB = "meetings.fire"
 SWEEP_EVERY = timedelta(minutes=1)
+REMINDER_ITEMS = 5  # agenda items a reminder lists before pointing to /ci agenda
 
 
 def job_id(cadence_id: int) -> str:
@@ -144,6 +145,9 @@ def _reminder(session: Session, event: series.Event) -> Callable[[Dialect], Repl
                                     .where(Attendance.meeting_id == occurrence.meeting.id,
                                            Attendance.status == AttendanceStatus.REGRETS)
                                     .order_by(Member.name)).all())
+    items = items_of(session, occurrence.meeting.id or 0, ItemStatus.ACCEPTED) if occurrence.meeting else []
+    names = names_of(session, people_of(items))
+    agenda = [item_values(i, names) for i in items[:REMINDER_ITEMS]]
     days, rest = divmod(event.offset, 1440)
     words = f"in {series.show_offset(event.offset)}" if rest or not days else (
         "tomorrow" if days == 1 else f"in {days} days")
@@ -152,5 +156,6 @@ def _reminder(session: Session, event: series.Event) -> Callable[[Dialect], Repl
         return Reply(title=f"Reminder: {cadence.title}", sections=[markup.render(
             "meetings/meeting_reminder.j2", group=group.name, title=cadence.title, when_words=words,
             at=moment_text(occurrence.starts_at, cadence.timezone), timezone=cadence.timezone,
-            place=cadence.place, video=cadence.video_url, regrets=", ".join(regrets))])
+            place=cadence.place, video=cadence.video_url, regrets=", ".join(regrets), agenda=agenda,
+            more=len(items) - len(agenda))])
     return build

@@ -10,19 +10,20 @@ action items stay open and appear on every agenda until done).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, timedelta
+from datetime import timedelta
 from functools import partial
 
 from sqlmodel import Session, col, select
 
 from bot.core.args import Args, parse_id
 from bot.core.context import Context
-from bot.core.errors import UserError
+from bot.core.errors import NotAllowed, UserError
 from bot.core.members import find_member
 from bot.core.messages import Button, Reply
-from bot.core.registry import Registry
+from bot.core.notes import annotate
+from bot.core.registry import Access, Registry
 from bot.core.render import PLAIN, Dialect
-from bot.core.time import DATE_USAGE, day_text, moment_text, month_index, parse_date, to_local
+from bot.core.time import day_text, moment_text, read_when, split_when, to_local, when_usage
 from bot.meetings import series
 from bot.meetings.agenda import items_of, names_of
 from bot.meetings.commands import (
@@ -48,30 +49,37 @@ from storage.meetings import (
 )
 from storage.models import Group, Membership
 
-ACTION_USAGE = "/ci action @MEMBER TEXT [due DATE], e.g. /ci action @tom Share the Q1 attendance file due 2026-03-20"
+ACTION_USAGE = ("/ci action @MEMBER TEXT [due DATE], e.g. /ci action @tom Share the Q1 attendance file due 2026-03-20 "
+                "or due next friday")
 MAX_NOTE = 2000
 _CARRIED = (ItemStatus.PROPOSED, ItemStatus.ACCEPTED, ItemStatus.DEFERRED)
 
 
 def register(registry: Registry) -> None:
     """Add the commands that run a meeting and track action items."""
-    registry.command("meeting start", start_meeting, options=("group",), usage="/ci meeting start [--group KEY]",
+    registry.command("meeting start", start_meeting, access=Access.CHAIR, options=("group",),
+                     usage="/ci meeting start [--group KEY]",
                      summary="Open today's meeting of your group (chair or backbone).")
-    registry.command("meeting end", end_meeting, options=("group",), usage="/ci meeting end [--group KEY]",
+    registry.command("meeting end", end_meeting, access=Access.CHAIR, options=("group",),
+                     usage="/ci meeting end [--group KEY]",
                      summary="Close the meeting and post the minutes (chair or backbone).")
-    registry.command("agreed", _noting(NoteKind.AGREED), options=("group",), usage="/ci agreed TEXT",
+    registry.command("agreed", _noting(NoteKind.AGREED), access=Access.GROUP, options=("group",),
+                     usage="/ci agreed TEXT",
                      summary="Record something the meeting agreed.")
-    registry.command("info", _noting(NoteKind.INFO), options=("group",), usage="/ci info TEXT",
+    registry.command("info", _noting(NoteKind.INFO), access=Access.GROUP, options=("group",),
+                     usage="/ci info TEXT",
                      summary="Record a piece of information for the minutes.")
-    registry.command("action", add_action, options=("group",), usage=ACTION_USAGE,
+    registry.command("action", add_action, access=Access.GROUP, options=("group",), usage=ACTION_USAGE,
                      summary="Give someone an action item.")
-    registry.command("undo", undo_note, options=("group",), usage="/ci undo",
+    registry.command("undo", undo_note, access=Access.GROUP, options=("group",), usage="/ci undo",
                      summary="Take back your last line of the meeting's minutes.")
     registry.command("actions", list_actions, usage="/ci actions", summary="Your open action items.")
-    registry.command("action done", finish_action, usage="/ci action done ID", summary="Mark an action item done.")
-    registry.action("action.done", finish_button)
+    registry.command("action done", finish_action, access=Access.GROUP, usage="/ci action done ID",
+                     summary="Mark an action item done.")
+    registry.action("action.done", finish_button, access=Access.GROUP)
     registry.home(open_actions)
-    registry.command("minutes", show_minutes, options=("group",), usage="/ci minutes [DATE] [--group KEY]",
+    registry.command("minutes", show_minutes, access=Access.IN_GROUP, options=("group",),
+                     usage="/ci minutes [DATE] [--group KEY]",
                      summary="The minutes of your group's last meeting (or the one on DATE).")
 
 
@@ -161,7 +169,8 @@ def carry_over(session: Session, meeting: Meeting) -> int:
         position += 1
         session.add(AgendaItem(
             meeting_id=target.id or 0, text=item.text, kind=item.kind, timebox_minutes=item.timebox_minutes,
-            proposer_id=item.proposer_id, position=position, carried_over_from_id=item.id,
+            proposer_id=item.proposer_id, presenter_id=item.presenter_id, position=position,
+            carried_over_from_id=item.id,
             status=ItemStatus.ACCEPTED if item.status == ItemStatus.ACCEPTED else ItemStatus.PROPOSED))
     return len(unfinished)
 
@@ -192,10 +201,11 @@ def minutes_reply(session: Session, meeting: Meeting, markup: Dialect, carried: 
         agreed=[n.text for n in notes if n.kind == NoteKind.AGREED],
         info=[n.text for n in notes if n.kind == NoteKind.INFO],
         owners=sorted(by_owner.items()), carried=carried)
-    return Reply(title=f"Minutes: {group.name}, {occurrence.cadence.title}, "
-                       f"{moment_text(occurrence.starts_at, occurrence.cadence.timezone)} "
-                       f"({occurrence.cadence.timezone})",
-                 sections=[text], context="See your open actions with /ci actions.")
+    minutes = Reply(title=f"Minutes: {group.name}, {occurrence.cadence.title}, "
+                          f"{moment_text(occurrence.starts_at, occurrence.cadence.timezone)} "
+                          f"({occurrence.cadence.timezone})",
+                    sections=[text], context="See your open actions with /ci actions.")
+    return annotate(session, group.initiative_id, minutes, markup)  # glossary notes
 
 
 # -- notes -----------------------------------------------------------------------------------
@@ -223,25 +233,12 @@ def add_action(ctx: Context, args: Args) -> Reply:
     if len(args.words) < 2:
         raise UserError("Please name who does it and what.", usage=ACTION_USAGE)
     owner = find_member(ctx, args.words[0], usage=ACTION_USAGE)
-    words = args.words[1:]
-    due: date | None = None
-    lowered = [w.lower() for w in words]
-    if "due" in lowered:
-        split = len(lowered) - 1 - lowered[::-1].index("due")
-        today = to_local(ctx.now, tz_name(ctx)).date()
-        tail = words[split + 1:]
-        if not tail:
-            raise UserError("Say when it is due after `due`.", usage=ACTION_USAGE + ". " + DATE_USAGE)
-        try:
-            due = parse_date(" ".join(tail), today)
-        except UserError:
-            if tail[0][0].isdigit() or month_index(tail[0]) is not None or tail[0].lower() in ("today", "tomorrow"):
-                raise
-            due = None  # "due" is part of the text ("review the due diligence report")
-        if due is not None and due < today:
-            raise UserError(f"{day_text(due)} is in the past.", usage=ACTION_USAGE)
-        if due is not None:
-            words = words[:split]
+    words, when = split_when(args.words[1:], "due", tz_name(ctx), ctx.now, what="a due date")
+    due = when.day if when else None
+    if due is not None and due < to_local(ctx.now, tz_name(ctx)).date():
+        raise UserError(f"{day_text(due)} is in the past.", usage=ACTION_USAGE)
+    if words and words[-1].lower() == "due":
+        raise UserError("Say when it is due after `due`.", usage=ACTION_USAGE + ". " + when_usage("a due date"))
     text = " ".join(words).strip()
     if not text or len(text) > 1000:
         raise UserError("Please describe the action (up to 1000 characters).", usage=ACTION_USAGE)
@@ -259,7 +256,8 @@ def add_action(ctx: Context, args: Args) -> Reply:
     else:  # in a meeting, owners hear of their actions with the minutes (after any /ci undo)
         tell_owners(ctx.session, group, [action], f"action.assigned:{action.id}")
     return Reply(sections=[ctx.markup.render("meetings/minutes_action.j2", id=action.id, who=owner.name, text=text,
-                                             due=day_text(due) if due else "", in_meeting=meeting is not None)],
+                                             due=day_text(due) if due else "", in_meeting=meeting is not None,
+                                             undated="due" in (w.lower() for w in words))],
                  ephemeral=True)
 
 
@@ -354,7 +352,7 @@ def _finish(ctx: Context, value: str) -> Reply:
     group = ctx.session.get(Group, action.group_id)
     assert group is not None
     if action.owner_id != member.id and not is_chair_or_backbone(ctx, group):
-        raise UserError(f"Action #{action.id} belongs to someone else; its owner, the group's chair "
+        raise NotAllowed(f"Action #{action.id} belongs to someone else; its owner, the group's chair "
                         "or backbone staff can close it.")
     if action.status == ActionStatus.DONE:
         raise UserError(f"Action #{action.id} is already done.")
@@ -380,7 +378,7 @@ def show_minutes(ctx: Context, args: Args) -> Reply:
     require_in_group(ctx, group)
     query = select(Meeting).where(Meeting.group_id == group.id, Meeting.status == MeetingStatus.ENDED)
     if args.words:
-        day = parse_date(args.joined(), to_local(ctx.now, tz_name(ctx)).date())
+        day = read_when(args.joined(), tz_name(ctx), ctx.now, what="the meeting's date").day
         rows = [m for m in ctx.session.exec(query).all() if to_local(m.starts_at, tz_name(ctx)).date() == day]
     else:
         rows = list(ctx.session.exec(query.order_by(col(Meeting.starts_at).desc()).limit(1)).all())

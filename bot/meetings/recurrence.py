@@ -23,6 +23,7 @@ from bot.core.time import (
     DAY_NAMES,
     MONTH_NAMES,
     canonical_zone,
+    day_text,
     month_index,
     parse_date,
     parse_time,
@@ -33,7 +34,8 @@ from bot.core.time import (
 
 RULE_USAGE = ("Write the rule like: monthly on 2nd tue at 10:00 · every 2 weeks on wed at 15:00 · "
               "weekly on mon,thu at 9:30 · monthly on last fri at 14:00 · monthly on the 15th at 9:00 · "
-              "yearly on mar 3 at 10:00 (optionally add a timezone such as Europe/Berlin and `from 2026-04-01`).")
+              "yearly on mar 3 at 10:00 (optionally add a timezone such as Europe/Berlin, `from 2026-04-01` and "
+              "`until 2027-01-29`).")
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _FREQ_UNITS = {"day": "DAILY", "week": "WEEKLY", "month": "MONTHLY", "year": "YEARLY"}
 _FREQ_WORDS = {"daily": "DAILY", "weekly": "WEEKLY", "monthly": "MONTHLY", "yearly": "YEARLY",
@@ -53,17 +55,27 @@ class Pattern:
     at: time
     timezone: str | None = None  # None: read in the caller's timezone
     starting: date | None = None
+    until: date | None = None  # the last day a meeting may fall on
 
 
-def _split_tail(words: list[str]) -> tuple[list[str], time | None, str | None, date | None]:
-    """Take `at TIME [TZ]` and `from DATE` off the rule's words."""
+_UNTIL_WORDS = 3  # "until jan 29 2027"
+
+
+def _split_tail(words: list[str], today: date | None) -> tuple[list[str], time | None, str | None, date | None,
+                                                                date | None]:
+    """Take `at TIME [TZ]`, `from DATE` and `until DATE` off the rule's words."""
     at: time | None = None
     tzname: str | None = None
     starting: date | None = None
+    until: date | None = None
     rest: list[str] = []
     i = 0
     while i < len(words):
         word = words[i]
+        if word in ("until", "till") and i + 1 < len(words):
+            until, used = _until(words[i + 1:i + 1 + _UNTIL_WORDS], today)
+            i += 1 + used
+            continue
         if word in ("from", "starting") and i + 1 < len(words):
             starting = parse_date(words[i + 1], date.min)
             i += 2
@@ -85,11 +97,29 @@ def _split_tail(words: list[str]) -> tuple[list[str], time | None, str | None, d
             continue
         rest.append(word)
         i += 1
-    return rest, at, tzname, starting
+    return rest, at, tzname, starting, until
 
 
-def parse_rule(text: str) -> Pattern:
-    """Read a rule such as ``monthly on 2nd tue at 10:00`` into a `Pattern`.
+def _until(words: list[str], today: date | None) -> tuple[date, int]:
+    """The end date at the start of `words` (``2027-01-29``, ``jan 29 2027``) and how many words it took.
+
+    A date without a year is the next such day from `today`; without `today` it needs its year.
+    """
+    for length in range(len(words), 0, -1):
+        try:
+            found = parse_date(" ".join(words[:length]), today or date.min)
+        except UserError as exc:
+            if length == 1:
+                raise UserError(f"“{words[0]}” after `until` is not a date.", usage=RULE_USAGE) from exc
+            continue
+        if found.year < 1900:
+            raise UserError("Give the `until` date with its year, like until 2027-01-29.", usage=RULE_USAGE)
+        return found, length
+    raise AssertionError("unreachable")
+
+
+def parse_rule(text: str, today: date | None = None) -> Pattern:
+    """Read a rule such as ``monthly on 2nd tue at 10:00`` into a `Pattern`; `today` dates a year-less `until`.
 
     Raises `UserError` with the accepted forms when the text is not a rule, and with a
     specific reason for rules that can never happen (``yearly on feb 31``).
@@ -98,7 +128,7 @@ def parse_rule(text: str) -> Pattern:
     words = [w for w in re.split(r"[\s,]+", raw) if w]
     words = [w.lower() if "/" not in w else w for w in words]
     words = [w for w in words if w not in ("the", "and", "of")]
-    words, at, tzname, starting = _split_tail(words)
+    words, at, tzname, starting, until = _split_tail(words, today)
     if at is None:
         raise UserError(f"“{raw}” has no time of day; add `at HH:MM`.", usage=RULE_USAGE)
     freq, interval, words = _frequency(words, raw)
@@ -106,7 +136,10 @@ def parse_rule(text: str) -> Pattern:
         words = words[1:]
     parts = [f"FREQ={freq}"] + ([f"INTERVAL={interval}"] if interval > 1 else [])
     parts += _by_parts(freq, words, raw)
-    return Pattern(";".join(parts), at, tzname, starting)
+    parts += [f"BYHOUR={at.hour}", f"BYMINUTE={at.minute}", "BYSECOND=0"]  # the wall time, even if day one skips it
+    if until is not None:
+        parts.append(f"UNTIL={until.year:04d}{until.month:02d}{until.day:02d}T235959")  # local wall time, like the rule
+    return Pattern(";".join(parts), at, tzname, starting, until)
 
 
 def _frequency(words: list[str], raw: str) -> tuple[str, int, list[str]]:
@@ -193,7 +226,27 @@ def describe(rule: str, at: time, timezone: str) -> str:
         on = " on the last day" if day == -1 else f" on the {_ordinal(day)}"
     if "BYMONTH" in fields:
         on += f" of {MONTH_NAMES[int(fields['BYMONTH']) - 1]}"
-    return f"{head}{on} at {at:%H:%M} ({timezone})"
+    last = until_of(rule)
+    return f"{head}{on} at {at:%H:%M} ({timezone})" + (f" until {day_text(last)}" if last else "")
+
+
+def until_of(rule: str) -> date | None:
+    """The last day of a finite series, or None when it goes on."""
+    value = _rule_fields(rule).get("UNTIL")
+    return date(int(value[:4]), int(value[4:6]), int(value[6:8])) if value else None
+
+
+def wall_start(rule: str, dtstart: datetime, timezone: str) -> datetime:
+    """The series' first start as naive wall time, at the time of day the rule names.
+
+    A series whose first day skips its hour (02:00 on a spring-forward day) stored a later
+    instant; the rule's BYHOUR/BYMINUTE keep the wall time of every later meeting right.
+    """
+    local = to_local(dtstart, timezone)
+    fields = _rule_fields(rule)
+    if "BYHOUR" in fields and "," not in fields["BYHOUR"]:
+        local = local.replace(hour=int(fields["BYHOUR"]), minute=int(fields.get("BYMINUTE", "0")), second=0)
+    return local
 
 
 def _ordinal(n: int) -> str:
@@ -205,14 +258,23 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-@lru_cache(maxsize=20000)
+_PARSE_START = datetime.combine(date(2000, 1, 1), time())  # any wall time: `_compiled` replaces it
+
+
+@lru_cache(maxsize=256)
+def _parsed(rule: str) -> rrule:
+    """`rule` parsed once per distinct text (a handful of rules serve thousands of series)."""
+    return rrulestr(rule, dtstart=_PARSE_START)
+
+
+@lru_cache(maxsize=1024)  # a series asks a few times in a row; 20,000 kept rules took 25 MB
 def _compiled(rule: str, local_start: datetime) -> rrule:
-    return rrulestr(rule, dtstart=local_start)
+    return _parsed(rule).replace(dtstart=local_start)
 
 
 def occurrences(rule: str, dtstart: datetime, timezone: str, after: datetime, before: datetime) -> list[datetime]:
     """The UTC starts of `rule` in ``[after, before)``, evaluated in `timezone`'s wall time."""
-    compiled = _compiled(rule, to_local(dtstart, timezone))
+    compiled = _compiled(rule, wall_start(rule, dtstart, timezone))
     slack = timedelta(days=1)
     local = compiled.between(to_local(after, timezone) - slack, to_local(before, timezone) + slack, inc=True)
     found = (to_utc(wall, timezone) for wall in local)
@@ -221,7 +283,7 @@ def occurrences(rule: str, dtstart: datetime, timezone: str, after: datetime, be
 
 def first_after(rule: str, dtstart: datetime, timezone: str, after: datetime) -> datetime | None:
     """The first UTC start at or after `after`, or None if the rule has ended."""
-    compiled = _compiled(rule, to_local(dtstart, timezone))
+    compiled = _compiled(rule, wall_start(rule, dtstart, timezone))
     local_after = to_local(after, timezone) - timedelta(days=1)
     while True:
         wall = compiled.after(local_after, inc=True)
@@ -245,6 +307,9 @@ def first_start(pattern: Pattern, timezone: str, now: datetime) -> datetime:
     begin = max(local_now, datetime.combine(pattern.starting or local_now.date(), time(0)))
     anchor = datetime.combine(begin.date(), pattern.at)
     found = first_after(pattern.rrule, to_utc(anchor, timezone), timezone, max(now, to_utc(begin, timezone)))
+    if found is None and pattern.until is not None:
+        raise UserError(f"No meeting of that rule falls on or before {day_text(pattern.until)}, the `until` date.",
+                        usage=RULE_USAGE)
     if found is None:
         raise UserError("That rule never produces a meeting date.", usage=RULE_USAGE)
     return found
@@ -256,8 +321,8 @@ def shortest_gap(rule: str, dtstart: datetime, timezone: str, count: int = 60) -
     Wall time, like the reminder offsets counted back from a start: a weekly meeting is
     7 days apart even across a daylight-saving change.
     """
-    compiled = _compiled(rule, to_local(dtstart, timezone))
-    starts = list(compiled.xafter(to_local(dtstart, timezone), count=count, inc=True))
+    compiled = _compiled(rule, wall_start(rule, dtstart, timezone))
+    starts = list(compiled.xafter(wall_start(rule, dtstart, timezone), count=count, inc=True))
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     return min(gaps) if gaps else timedelta(days=366 * HORIZON_YEARS)
 

@@ -38,6 +38,7 @@ from bot.adapters.slack.settings import SlackSettings
 from bot.core.context import Origin
 from bot.core.core import Core
 from bot.core.delivery import Target
+from bot.core.logs import redact
 from bot.core.messages import FormErrors, Reply
 from bot.runtime.outbox import enqueue
 
@@ -46,11 +47,35 @@ COMMAND = "/ci"
 SUBMIT_BUDGET = 2.0  # seconds the core may take before a modal submission is acknowledged anyway
 
 
-class _ClientGiven(logging.Filter):
-    """Drops Bolt's start-up warning that SLACK_BOT_TOKEN goes unused: the client we hand it holds that token."""
+BOLT_LOGGER = "slack_bolt.cibot"  # the base logger Bolt copies into every logger of its middleware
+_REFUSED = "Invalid request signature detected"
+
+
+class _BoltLines(logging.Filter):
+    """What Bolt logs, made safe: a refused request without its body, no misleading token warning.
+
+    Bolt notes a request whose signature is forged or stale with its whole body (user ids,
+    typed text); the line keeps only the fact. Every other line passes `redact`, and the
+    start-up warning that SLACK_BOT_TOKEN goes unused (the client we hand Bolt holds it) is dropped.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+        message = record.getMessage()
+        if message == warning_client_prioritized_and_token_skipped():
+            return False
+        if message.startswith(_REFUSED):
+            record.msg, record.args = "Refused a request whose signature is wrong or more than 5 minutes old", ()
+        elif (cleaned := redact(message)) != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+def bolt_logger() -> logging.Logger:
+    """The logger Bolt's app and middleware log through; its level follows the `slack_bolt` logger's."""
+    logger = logging.getLogger(BOLT_LOGGER)
+    if not any(isinstance(f, _BoltLines) for f in logger.filters):
+        logger.addFilter(_BoltLines())
+    return logger
 
 
 def build_slack_app(core: Core, settings: SlackSettings, *, background: Background | None = None) -> AsyncApp:
@@ -59,10 +84,8 @@ def build_slack_app(core: Core, settings: SlackSettings, *, background: Backgrou
     `background` collects the work done after each acknowledgement; pass your own to
     wait for it (tests, benchmarks, shutdown).
     """
-    bolt_log = logging.getLogger("slack_bolt.AsyncApp")
-    if not any(isinstance(f, _ClientGiven) for f in bolt_log.filters):
-        bolt_log.addFilter(_ClientGiven())
-    app = AsyncApp(client=settings.web_client(), signing_secret=settings.signing_secret, name="cibot")
+    app = AsyncApp(client=settings.web_client(), signing_secret=settings.signing_secret, name="cibot",
+                   logger=bolt_logger())
     listeners = _Listeners(core, background or Background())
     app.command(COMMAND)(listeners.command)
     app.action(ACTION_PATTERN)(listeners.action)
