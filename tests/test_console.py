@@ -126,3 +126,31 @@ def test_piped_stdin_is_read_line_by_line_and_echoed(monkeypatch: pytest.MonkeyP
     assert read("ci> ") is None
     assert out.getvalue() == "ci> /ci help\nci> quit\n"
 
+
+def test_a_command_typed_into_a_form_cancels_it_and_runs(core: Core, engine) -> None:
+    seed(engine)
+    printed, script = run(core, "lena", "/ci glossary data walk", "1", "/ci glossary bbo")
+    assert "Form “Propose a definition” cancelled; nothing was saved. Running your command." in printed
+    assert "bbo" in printed.split("Running your command.")[1]  # the lookup ran
+    assert terms(engine) == []  # no term called "/ci glossary bbo"
+    printed, _ = run(core, "lena", "/ci glossary data walk", "1", "", "/ci", "/ci glossary list")
+    assert "cancelled; nothing was saved" in printed and "cibot commands" in printed
+    assert terms(engine) == []
+
+
+def test_a_sum_error_asks_again_then_asks_every_answer_keeping_the_valid_ones(core: Core, engine) -> None:
+    from tests.measures_factory import add_indicators
+
+    cast = seed(engine)
+    add_indicators(engine, cast)
+    # tom reports enrolled children by zip code: the three zips must add up to the total
+    printed, script = run(core, "tom", "/ci submit enrolled", "100", "50", "30", "15", "",
+                          "50",           # first category re-asked: still 95
+                          "", "", "", "20", "")  # every answer again: Enter keeps, the last zip fixed
+    asked = [p for p in script.prompts if p != "ci> "]
+    assert printed.count("Zip code adds up to 95, 5 less than the total 100") == 2
+    assert asked[5:] == ["Zip code: 60601: ",  # only the field with the error, first
+                         "Children in quality pre-K (count) (100): ", "Zip code: 60601 (50): ",
+                         "Zip code: 60602 (30): ", "Zip code: 60603 (15): ", "Note (optional): "]
+    assert "The problem may be in another answer, so here they all are again; press Enter to keep one." in printed
+    assert "Recorded 100 as Children in quality pre-K" in printed

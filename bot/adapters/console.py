@@ -75,11 +75,12 @@ class ConsoleSession:
         speaker = self.core.speaker(self.origin)
         if speaker is not None:
             return f"You are {speaker}."
-        keys = self.core.member_keys(13)
+        keys = self.core.member_keys(self.origin, 13)
         shown = ", ".join(keys[:12]) + (", …" if len(keys) > 12 else "")
         known = f" Members: {shown}." if keys else " Load an initiative first: cibot load FILE."
+        several = " --initiative SLUG" if any(key.endswith(")") for key in keys) else ""
         return (f"No member has the key “{self.origin.user_id}”: you can read /ci help and /ci glossary. "
-                f"To act as a member, start with cibot shell --as KEY.{known}")
+                f"To act as a member, start with cibot shell{several} --as KEY.{known}")
 
     def handle(self, line: str) -> None:
         """Answer one typed line: a command or the number of a button."""
@@ -94,7 +95,7 @@ class ConsoleSession:
             button = self.buttons[index]
             self.show(self.core.interact_sync(self.origin, button.action, button.value, {}))
             return
-        command = line.removeprefix("/ci").strip() if line.startswith("/ci") else line
+        command = line.removeprefix("/ci").strip() if _is_command(line) else line
         self.show(self.core.command_sync(self.origin, command))
 
     def show(self, reply: Reply | FormErrors) -> None:
@@ -114,26 +115,45 @@ class ConsoleSession:
             self.fill(reply.form)
 
     def fill(self, form: Form) -> None:
-        """Prompt for each field of `form`, submit, and re-prompt fields with errors."""
-        self.out.write(f"{form.title} (empty line on a required field cancels)\n")
+        """Prompt for each field of `form`, submit, and re-ask only the fields with errors.
+
+        Valid answers are kept between attempts. A line starting with ``/ci`` cancels the
+        form (saying so) and runs as a command, so a typed command never becomes a field's value.
+        """
+        self.out.write(f"{form.title} (empty line on a required field cancels; a /ci command leaves the form)\n")
         values = {f.name: f.initial for f in form.fields}
         pending = list(form.fields)
         while pending:
             for field in pending:
                 choices = f" [{'/'.join(v for v, _ in field.choices)}]" if field.choices else ""
-                default = f" ({field.initial})" if field.initial else ""
+                current = values[field.name]
+                default = f" ({current if len(current) <= 40 else current[:39] + '…'})" if current else ""
                 answer = self.read(f"{field.label}{choices}{default}: ")
                 if answer is None:
                     self.out.write("Form cancelled.\n")
                     return
-                values[field.name] = answer.strip() or field.initial
+                if _is_command(answer):
+                    self.out.write(f"Form “{form.title}” cancelled; nothing was saved. Running your command.\n")
+                    self.handle(answer.strip())
+                    return
+                values[field.name] = answer.strip() or current
                 if field.required and not values[field.name]:
                     self.out.write("Form cancelled.\n")
                     return
             result = self.core.interact_sync(self.origin, form.action, form.value, values)
             if isinstance(result, FormErrors):
                 self.show_errors(result, form.fields)
-                pending = [f for f in form.fields if f.name in result.errors] or list(form.fields)
+                wrong = [f for f in form.fields if f.name in result.errors]
+                if not wrong:  # the errors name no field of the form: nothing to re-ask
+                    return
+                if any(f in pending for f in wrong) and len(pending) < len(form.fields):
+                    # re-asked and still wrong: the problem may be another answer (a total, a sum)
+                    self.out.write("The problem may be in another answer, so here they all are again; "
+                                   "press Enter to keep one.\n")
+                    pending = list(form.fields)
+                else:
+                    pending = wrong
+                    values.update({f.name: f.initial for f in wrong})
                 continue
             self.show(result)
             return
@@ -143,3 +163,9 @@ class ConsoleSession:
         labels = {f.name: f.label for f in fields}
         for name, message in errors.errors.items():
             self.out.write(f"{labels.get(name, name)}: {message}\n")
+
+
+def _is_command(line: str) -> bool:
+    """True for a typed `/ci` command (``/ci``, ``/ci glossary x``), not for a word starting with it."""
+    word = line.strip().split(maxsplit=1)[:1]
+    return word == ["/ci"]

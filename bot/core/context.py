@@ -22,6 +22,7 @@ class Origin:
     channel_id: str = ""
     team_id: str = ""
     user_name: str = ""
+    initiative: str = ""  # a slug that scopes the request (the console's --initiative); "" for any
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Context:
     member: Member | None
     group: Group | None
     groups: dict[int, tuple[Group, str]]  # the member's groups: id -> (group, role)
+    elsewhere: tuple[str, ...] = ()  # the initiatives of a caller in several, when nothing says which
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -47,16 +49,23 @@ class Context:
         name = (self.member and self.member.timezone) or (self.initiative and self.initiative.timezone)
         return ZoneInfo(name or "UTC")
 
+    def not_registered(self) -> NotRegistered:
+        """The refusal for a caller the initiative does not know: how to get set up, or where to ask."""
+        if self.elsewhere:
+            return NotRegistered(f"You take part in several initiatives ({', '.join(self.elsewhere)}). "
+                                 "Write in one of their channels so I know which one you mean.")
+        return NotRegistered(registration_hint(self.origin, self.markup.local))
+
     def require_member(self) -> Member:
         """The calling member, or a clear refusal for people who are not registered."""
         if self.member is None:
-            raise NotRegistered(registration_hint(self.origin, self.markup.local))
+            raise self.not_registered()
         return self.member
 
     def require_initiative(self) -> Initiative:
         """The initiative this request belongs to, or a refusal saying how to bind the channel."""
         if self.initiative is None:
-            raise NotRegistered(registration_hint(self.origin, self.markup.local))
+            raise self.not_registered()
         return self.initiative
 
     def in_kind(self, *kinds: GroupKind) -> bool:
@@ -79,7 +88,8 @@ def registration_hint(origin: Origin, local: bool) -> str:
     """What an unknown user should do to get set up (`local`: in a session on this machine)."""
     if local:
         return ("You are not a member of this initiative. Start the shell as a member "
-                "with `cibot shell --as KEY` (keys are in the initiative YAML).")
+                "with `cibot shell --as KEY` (keys are in the initiative YAML; add --initiative SLUG "
+                "when the database holds several initiatives).")
     return (
         f"I don't know who you are in this initiative yet. Ask your backbone team to add your "
         f"{origin.platform} user id ({origin.user_id}) under your member entry in the initiative "

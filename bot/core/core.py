@@ -21,18 +21,18 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.core import logs, metrics
+from bot.core import logs, metrics, permissions
 from bot.core.args import parse_args
 from bot.core.clock import Clock, SystemClock
-from bot.core.context import Context, Origin, registration_hint, unbound_hint
-from bot.core.errors import NotAllowed, NotRegistered, UserError
+from bot.core.context import Context, Origin
+from bot.core.errors import UserError
 from bot.core.identity import resolve
 from bot.core.messages import FormErrors, Home, Reply
-from bot.core.registry import Access, Completion, Registry, bot_session
+from bot.core.registry import Completion, Registry, bot_session
 from bot.core.render import Dialect, Markup
 from bot.core.router import match
 from storage.db import unique_violation, unreachable
-from storage.models import Member
+from storage.models import Initiative, Member
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -75,7 +75,7 @@ class Core:
         def run(ctx: Context) -> Reply:
             command, rest = match(self.registry, text)
             answered.name = command.name
-            _check_access(ctx, command.access)
+            permissions.check(ctx, command.access)
             args = parse_args(rest, command.options)
             reply = command.handler(ctx, args)
             for hook in self.registry.after_hooks.get(command.path, ()):
@@ -94,7 +94,7 @@ class Core:
             handler = self.registry.actions.get(action)
             if handler is None:
                 raise UserError("That button or form is no longer supported. Run the command again.")
-            _check_access(ctx, handler.access)
+            permissions.check(ctx, handler.access)
             return handler.handler(ctx, value, fields)
         with logs.request_scope("act"):
             return answered.done(self._guarded(origin, run, answered))
@@ -104,8 +104,7 @@ class Core:
         def run(ctx: Context) -> Home:
             title = ctx.initiative.name if ctx.initiative else "cibot"
             if ctx.member is None:
-                return Home(title, [Reply(title="Welcome",
-                                          sections=[ctx.markup.escape(registration_hint(origin, ctx.markup.local))])])
+                return Home(title, [Reply(title="Welcome", sections=[ctx.markup.escape(ctx.not_registered().message)])])
             replies = [reply for section in self.registry.home_sections for reply in section(ctx)]
             return Home(title, replies)
         result = self._guarded(origin, run)
@@ -136,11 +135,20 @@ class Core:
                 return None
             return f"{member.name}, {member.organization}" if member.organization else member.name
 
-    def member_keys(self, limit: int) -> list[str]:
-        """Up to `limit` keys of active members, alphabetically: what a console user can speak as."""
+    def member_keys(self, origin: Origin, limit: int) -> list[str]:
+        """Up to `limit` keys of active members, alphabetically: what a console user can speak as.
+
+        The keys of `origin`'s initiative when it names one (or there is only one); otherwise
+        every initiative's, each as ``KEY (SLUG)`` so that a key used in two of them is told apart.
+        """
         with bot_session(self.engine, self.registry) as session:
-            return list(session.exec(select(Member.key).where(Member.active == True)  # noqa: E712
-                                     .order_by(col(Member.key)).limit(limit)))
+            ctx = self._context(session, origin)
+            query = select(Member.key, Initiative.slug).join(Initiative, col(Initiative.id) == Member.initiative_id)
+            query = query.where(Member.active == True)  # noqa: E712
+            if ctx.initiative is not None:
+                query = query.where(Member.initiative_id == ctx.initiative.id)
+            rows = session.exec(query.order_by(col(Member.key), col(Initiative.slug)).limit(limit)).all()
+            return [key if ctx.initiative is not None else f"{key} ({slug})" for key, slug in rows]
 
     def _context(self, session: Session, origin: Origin) -> Context:
         markup = self.registry.dialect_for(origin.platform)
@@ -154,6 +162,7 @@ class Core:
             member=who.member,
             group=who.group,
             groups=who.groups,
+            elsewhere=who.elsewhere,
         )
 
     def _guarded(self, origin: Origin, run: Callable[[Context], T],
@@ -227,18 +236,6 @@ def _record(answered: _Answered | None, outcome: str) -> None:
 def _first_line(error: BaseException) -> str:
     cause = getattr(error, "orig", None) or error
     return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-
-
-def _check_access(ctx: Context, access: Access) -> None:
-    if access == Access.ANYONE:
-        if ctx.initiative is None:
-            raise NotRegistered(unbound_hint(ctx.origin) if ctx.origin.channel_id
-                                  else registration_hint(ctx.origin, ctx.markup.local))
-        return
-    if ctx.member is None:
-        raise NotRegistered(registration_hint(ctx.origin, ctx.markup.local))
-    if access == Access.BACKBONE and not ctx.is_backbone():
-        raise NotAllowed("Only backbone staff can do that. Ask your backbone team if it needs doing.")
 
 
 def error_reply(error: UserError, markup: Dialect) -> Reply:

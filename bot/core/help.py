@@ -9,8 +9,6 @@ from bot.core.registry import Access, Registry
 from bot.core.render import Markup
 from bot.core.router import help_topics
 
-_ACCESS_NOTE = {Access.BACKBONE: " (backbone staff)", Access.ANYONE: "", Access.MEMBER: ""}
-
 
 def register(registry: Registry) -> None:
     """Add `/ci help`."""
@@ -22,12 +20,12 @@ def register(registry: Registry) -> None:
         if topic and len(commands) <= 8:
             return Reply(
                 title=f"/ci {topic.lower()}",
-                fields=[Field(f"/ci {c.name}{_ACCESS_NOTE[c.access]}",
+                fields=[Field(f"/ci {c.name}{c.access.note}",
                               m.render("core/help_command.j2", command=c), inline=False)
                         for c in commands],
                 ephemeral=True,
             )
-        lines = [m.render("core/help_line.j2", command=c, note=_ACCESS_NOTE[c.access]) for c in commands]
+        lines = [m.render("core/help_line.j2", command=c, note=c.access.note) for c in commands]
         return Reply(
             title="cibot commands",
             sections=[Markup("\n").join(lines)],

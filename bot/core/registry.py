@@ -22,18 +22,49 @@ from sqlmodel import Session
 from bot.core.args import Args
 from bot.core.context import Context
 from bot.core.messages import FormErrors, Reply
-from bot.core.render import Dialect, Markup
+from bot.core.render import Dialect, Markup, Mention
 from storage.db import session_scope
 from storage.meetings import Cadence, Meeting
 from storage.models import Group
 
 
 class Access(StrEnum):
-    """Who may run a command; checked by the core before the handler runs."""
+    """Who may run a command or press a button: its one rule, declared where it is registered.
 
-    ANYONE = "anyone"  # also people the initiative does not know yet
-    MEMBER = "member"
-    BACKBONE = "backbone"
+    The core checks the part it can see (known member, not only an observer, backbone
+    staff, steering committee); for the group-scoped levels (IN_GROUP, GROUP, VOTER, CHAIR)
+    the handler checks the role in the group the command is about, and says which group.
+    `bot.core.permissions` turns the declarations into
+    the permission matrix printed in the README. Observers read and never act.
+    """
+
+    ANYONE = "anyone"  # reads; also people the initiative does not know yet
+    MEMBER = "member"  # reads; every member, observers included
+    IN_GROUP = "in group"  # reads one group's records: its members and observers, and backbone staff
+    ACT = "act"  # acts; every member who is more than an observer
+    GROUP = "group"  # acts in one group: its members (not observers) and backbone staff
+    VOTER = "voter"  # votes in one group: those its decision policy lets vote (chair and members)
+    CHAIR = "chair"  # acts for one group: its chair or staff, and backbone staff
+    STEERING = "steering"  # acts; steering committee members (not observers) and backbone staff
+    BACKBONE = "backbone"  # acts; backbone staff only
+
+    @property
+    def acting(self) -> bool:
+        """True when the rule lets someone change something (observers never do)."""
+        return self not in (Access.ANYONE, Access.MEMBER, Access.IN_GROUP)
+
+    @property
+    def note(self) -> str:
+        """Who may, as `/ci help` shows it after the command ("" when every member may)."""
+        return _ACCESS_NOTES[self]
+
+
+_ACCESS_NOTES = {
+    Access.ANYONE: "", Access.MEMBER: "", Access.ACT: "", Access.IN_GROUP: "",
+    Access.GROUP: " (members of the group)", Access.VOTER: " (the group's voters)",
+    Access.CHAIR: " (group chair, backbone staff)",
+    Access.STEERING: " (steering committee, backbone staff)", Access.BACKBONE: " (backbone staff)",
+}
 
 
 CommandHandler = Callable[[Context, Args], Reply]
@@ -63,6 +94,7 @@ class AgendaView:
 
 
 AgendaSection = Callable[[AgendaView], Markup]
+Annotator = Callable[[Session, int, Sequence[str]], list[Mention]]  # (session, initiative id, texts) -> mentions
 
 
 @dataclass(frozen=True)
@@ -107,6 +139,7 @@ class Command:
     options: frozenset[str] = frozenset()
     details: str = ""
     completes: frozenset[tuple[str, str]] = frozenset()  # (usage placeholder, completer kind)
+    seldom: bool = False  # a setting or a preview: a platform short of menu room may offer it only by typing
 
     @property
     def name(self) -> str:
@@ -137,6 +170,7 @@ class Registry:
     reconcilers: list[Reconciler] = field(default_factory=list)
     periodic_jobs: list[Periodic] = field(default_factory=list)
     dialects: dict[str, Dialect] = field(default_factory=dict)
+    annotators: list[Annotator] = field(default_factory=list)
 
     def command(
         self,
@@ -149,18 +183,20 @@ class Registry:
         options: tuple[str, ...] = (),
         details: str = "",
         completes: dict[str, str] | None = None,
+        seldom: bool = False,
     ) -> None:
         """Add the command `/ci WORDS`.
 
         `completes` names the completer kind for usage placeholders not named after one,
         e.g. ``{"ID": "decision"}``; placeholders named after a kind (``TERM``,
-        ``@MEMBER``) complete without it.
+        ``@MEMBER``) complete without it. `seldom` marks a command people run now and
+        then (a setting, a preview): where a platform's menu is full, it is typed instead.
         """
         path = tuple(words.split())
         if path in self.commands:
             raise ValueError(f"command {words!r} registered twice")
         self.commands[path] = Command(path, handler, summary, usage, access, frozenset(options), details,
-                                      frozenset((completes or {}).items()))
+                                      frozenset((completes or {}).items()), seldom)
 
     def action(self, name: str, handler: ActionHandler, *, access: Access = Access.MEMBER) -> None:
         """Add the handler for button or form action `name`."""
@@ -203,6 +239,10 @@ class Registry:
     def periodic(self, job_id: str, every: timedelta, job: str, **data: Any) -> None:
         """Run the named `job` with `data` every `every`, as the stored job `job_id`."""
         self.periodic_jobs.append(Periodic(job_id, every, job, data))
+
+    def annotator(self, annotator: Annotator) -> None:
+        """Add `annotator(session, initiative_id, texts)`, which finds words to note in messages (`bot.core.notes`)."""
+        self.annotators.append(annotator)
 
     def dialect(self, markup: Dialect) -> None:
         """Add an adapter's dialect: how text is escaped and formatted on its platform, and its limits."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import threading
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -19,11 +20,11 @@ from functools import cache
 from itertools import chain, islice
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import bindparam, func
+from sqlalchemy import Table, bindparam, func, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.sql import Executable
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.core.args import read_id
 from bot.core.errors import UserError
@@ -47,9 +48,13 @@ CANDIDATES = 30  # keys sharing the most 4-grams that a fuzzy lookup scores
 RAREST_GRAMS = 8  # the most telling 4-grams of a query are enough to find candidates
 COMMON_GRAM = 500  # a 4-gram found in more keys than this tells nothing
 SHORT_QUERY = 10  # up to this length, also compare with every key of about the same length
+BRUTE_FORCE = 3000  # ... when there are at most this many; else with those sharing the most 3-grams
 SUGGEST_CUTOFF = 60  # the lowest WRatio worth suggesting
 STATUSES = tuple(s.value for s in TermStatus)
 _APOSTROPHES = "'\u2019\u02bc`"
+
+
+_ASCII_KEY = {code: None if chr(code) in _APOSTROPHES else " " for code in range(128) if not chr(code).isalnum()}
 
 
 def normalize(text: str) -> str:
@@ -58,6 +63,8 @@ def normalize(text: str) -> str:
     ``Résultats`` and ``resultats`` give the same key, as do ``Collective-Impact`` and
     ``collective  impact``; apostrophes vanish (``children's`` -> ``childrens``).
     """
+    if text.isascii():  # most names: one C-level pass instead of a loop over characters
+        return " ".join(text.translate(_ASCII_KEY).casefold().split())[:MAX_TERM]
     decomposed = unicodedata.normalize("NFKD", text)
     chars = []
     for char in decomposed:
@@ -210,16 +217,12 @@ def upsert_terms(
     _check_names(entries, terms, by_id, aliases)
     result = UpsertResult()
     senses = _senses_of(session, initiative_id)
-    created: list[tuple[GlossaryTerm, TermEntry]] = []
+    created: list[TermEntry] = []
     updated: list[tuple[GlossaryTerm, TermEntry]] = []
     for entry in entries:
         term = terms.get(normalize(entry.term))
         if term is None:
-            term = GlossaryTerm(initiative_id=initiative_id, term=entry.term.strip(),
-                                normalized=normalize(entry.term), status=TermStatus(entry.status),
-                                proposed_by_id=actor_id, created_at=now, updated_at=now)
-            session.add(term)
-            created.append((term, entry))
+            created.append(entry)
             continue
         term_id = id_of(term)
         summary = _differences(term, senses.get(term_id, []), aliases.get(term_id, []), entry)
@@ -234,20 +237,47 @@ def upsert_terms(
             session.delete(outdated)
         updated.append((term, entry))
     session.flush()
-    for term, entry in created:
-        session.add(GlossaryRevision(term_id=id_of(term), at=now, member_id=actor_id, action="created",
-                                     summary=_describe(entry)[:4000]))
-    for term, entry in created + updated:
+    for term, entry in updated:
         _add_parts(session, term, entry)
+    _insert_terms(session, initiative_id, created, actor_id, now)
     result.created, result.updated = len(created), len(updated)
     if created or updated:
         record(session, "glossary.load", initiative_id=initiative_id, actor_id=actor_id,
                subject=f"{result.created} created, {result.updated} updated",
-               data={"created": [t.term for t, _ in created][:50],
+               data={"created": [e.term.strip() for e in created][:50],
                      "updated": [t.term for t, _ in updated][:50]})
         session.flush()
         _changed()
     return result
+
+
+def _insert_terms(session: Session, initiative_id: int, entries: list[TermEntry], actor_id: int | None,
+                  now: datetime) -> None:
+    """Store new terms with their revisions, senses and other names: a few multi-row statements,
+    not one object each, so a file of 100,000 terms loads in seconds."""
+    if not entries:
+        return
+    terms = _table(GlossaryTerm)
+    ids = session.execute(insert(terms).returning(terms.c.id, sort_by_parameter_order=True), [
+        {"initiative_id": initiative_id, "term": e.term.strip(), "normalized": normalize(e.term),
+         "status": TermStatus(e.status), "proposed_by_id": actor_id, "created_at": now, "updated_at": now}
+        for e in entries]).scalars().all()
+    pairs = list(zip(ids, entries, strict=True))
+    session.execute(insert(_table(GlossaryRevision)), [
+        {"term_id": term_id, "at": now, "member_id": actor_id, "action": "created",
+         "summary": _describe(entry)[:4000]} for term_id, entry in pairs])
+    senses = [{"term_id": term_id, "position": position, "context": context, "definition": definition}
+              for term_id, entry in pairs for position, (context, definition) in enumerate(entry.senses_to_store())]
+    aliases = [{"initiative_id": initiative_id, "term_id": term_id, "alias": name, "normalized": normalize(name),
+                "is_acronym": acronym} for term_id, entry in pairs for name, acronym in entry.names_to_store()]
+    for model, rows in ((GlossarySense, senses), (GlossaryAlias, aliases)):
+        if rows:
+            session.execute(insert(_table(model)), rows)
+
+
+def _table(model: type[SQLModel]) -> Table:
+    """The model's table, for multi-row statements that skip the ORM's per-object work."""
+    return model.__table__  # type: ignore[attr-defined]
 
 
 def _check_names(
@@ -358,7 +388,7 @@ def add_definition(
     if problems:
         raise EntryError(*next(iter(problems.items())))
     key = normalize(entry.term)
-    term = _named(session, term_index(session, initiative_id), entry.term)
+    term = _stored_named(session, initiative_id, key)
     status = TermStatus.AGREED if agreed else TermStatus.PROPOSED
     ((context, definition),) = entry.senses_to_store()
     if term is None:
@@ -409,6 +439,38 @@ def approve(session: Session, term: GlossaryTerm, *, actor_id: int | None, now: 
     return True
 
 
+def edit_definition(session: Session, term: GlossaryTerm, context: str, definition: str, *,
+                    actor_id: int | None, now: datetime) -> None:
+    """Replace the definition of `term`'s meaning in `context` ("" for the general one).
+
+    The revision keeps the earlier text, so the history shows every definition the term had.
+    An unknown context, or a definition that is empty, too long or unchanged, is refused.
+    """
+    problems = form_problems(TermEntry(term=term.term, definition=definition))
+    if "definition" in problems:
+        raise EntryError("definition", problems["definition"])
+    senses = _senses_of(session, term.initiative_id, term.id).get(id_of(term), [])
+    sense = next((s for s in senses if normalize(s.context) == normalize(context)), None)
+    if sense is None:
+        known = ", ".join(f"“{s.context}”" if s.context else "the general meaning" for s in senses)
+        where = f"for “{context}”" if context else "without a context"
+        raise EntryError("context", f"“{term.term}” has no meaning {where}; it has {known}.")
+    if sense.definition == definition.strip():
+        raise EntryError("definition", "That is already the definition; nothing was changed.")
+    earlier, sense.definition = sense.definition, definition.strip()
+    session.add(sense)
+    term.updated_at = now
+    session.add(term)
+    label = f"({sense.context}) " if sense.context else ""
+    _log(session, term, actor_id, now, "edited", f"{label}was: {earlier[:1900]} | now: {sense.definition[:1900]}")
+
+
+def edit_count(session: Session, term: GlossaryTerm) -> int:
+    """How many times a definition of `term` was edited in chat."""
+    return session.exec(select(func.count()).select_from(GlossaryRevision).where(
+        GlossaryRevision.term_id == term.id, GlossaryRevision.action == "edited")).one()
+
+
 def _log(session: Session, term: GlossaryTerm, actor_id: int | None, now: datetime,
          action: str, summary: str) -> None:
     """Write the revision and the audit event for a change made in chat."""
@@ -423,80 +485,199 @@ def _log(session: Session, term: GlossaryTerm, actor_id: int | None, now: dateti
 
 # ---------------------------------------------------------------- reading
 
-@dataclass(frozen=True)
+@dataclass
 class TermIndex:
-    """Every name and alias of an initiative's terms, normalised, for exact and fuzzy lookup."""
+    """Every name and alias of an initiative's terms, normalised, for exact and fuzzy lookup.
 
-    keys: list[str]            # normalised names and aliases
-    key_terms: list[int]       # the term id of each key
-    by_key: dict[str, int]
-    names: dict[int, str]      # term id -> the term as written
-    grams: dict[str, tuple[int, ...]]  # a 4-gram -> positions in `keys` that contain it
-    by_length: dict[int, tuple[list[str], list[int]]]  # short keys by length, with positions
+    Changed in place when terms change (`_apply`): a changed term's key positions are
+    retired (their term id becomes -1) and its current keys appended. Other threads may
+    read meanwhile, so every shared collection is replaced whole, never edited under them.
+    """
+
+    keys: list[str] = field(default_factory=list)        # normalised names and aliases
+    key_terms: list[int] = field(default_factory=list)   # the term id of each key, -1 once retired
+    by_key: dict[str, int] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)  # term id -> the term as written
+    grams: dict[str, tuple[int, ...]] = field(default_factory=dict)  # a 4-gram -> positions in `keys`
+    by_length: dict[int, dict[int, str]] = field(default_factory=dict)  # short keys by length: position -> key
+    short_grams: dict[str, tuple[int, ...]] = field(default_factory=dict)  # a 3-gram -> positions of short keys
+    positions: dict[int, tuple[int, ...]] = field(default_factory=dict)  # term id -> positions of its keys
+    cards: dict[int, Entry] = field(default_factory=dict)  # term id -> its entry as last read (detached)
 
 
-_NEWEST_REVISION = select(func.max(GlossaryRevision.id))  # built once: every lookup asks it
-_INDEXES: dict[tuple[URL, int], tuple[tuple[int, int | None], TermIndex]] = {}
+@dataclass
+class _Cached:
+    """One process's index of one initiative, with what it last saw of the glossary's revisions."""
+
+    index: TermIndex
+    revisions: frozenset[tuple[int, int, datetime]]  # the newest revisions (id, term id, time): a late commit
+    # may still add one among them, a restored or rolled back database changes them
+    newest: int
+    generation: int
+    checked: float
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+CHECK_EVERY = 0.25  # seconds: how stale another replica's write may look; this process's own show at once
+LOOKBACK = 200  # revision ids below the newest whose commit may arrive late (concurrent writers)
+MAX_CARDS = 5000  # entries kept read per initiative
+_INDEXES: dict[tuple[URL, int], _Cached] = {}
 _generation = 0
 _lock = threading.Lock()
 
 
 def _changed() -> None:
-    """Note a write in this process so cached indexes are rebuilt on the next lookup."""
+    """Note a write in this process so cached indexes look for changes on the next lookup."""
     global _generation
     with _lock:
         _generation += 1
 
 
-def term_index(session: Session, initiative_id: int) -> TermIndex:
-    """The initiative's lookup index, rebuilt only when the glossary changed.
+def forget_indexes() -> None:
+    """Drop every cached index, for a database replaced under this process (its ids reused)."""
+    with _lock:
+        _INDEXES.clear()
 
-    Every change to a term writes a revision, so the newest revision id (one index
-    probe) tells when another replica changed the glossary; a counter this process
-    bumps on its own writes covers the rest.
+
+def term_index(session: Session, initiative_id: int) -> TermIndex:
+    """The initiative's lookup index, brought up to date with the terms changed since it was read.
+
+    Every change to a term writes a revision. A process asks for the newest revisions
+    when it wrote itself, or at most every `CHECK_EVERY` seconds, and re-reads only the
+    terms they name; one thread at a time does so per initiative, the others then use
+    its result. The first lookup reads the whole glossary.
     """
     cache_key = (session.get_bind().engine.url, initiative_id)
-    version = (_generation, session.exec(_NEWEST_REVISION).one())
     cached = _INDEXES.get(cache_key)
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    index = _build_index(session, initiative_id)
-    _INDEXES[cache_key] = (version, index)
-    return index
+    if cached is not None and _fresh(cached):
+        return cached.index
+    with _lock:
+        cached = _INDEXES.get(cache_key)
+        if cached is None:
+            cached = _INDEXES[cache_key] = _Cached(TermIndex(), frozenset(), -1, -1, 0.0)
+    with cached.lock:
+        if not _fresh(cached):
+            _refresh(session, initiative_id, cached)
+        return cached.index
+
+
+def _fresh(cached: _Cached) -> bool:
+    return cached.generation == _generation and time.monotonic() - cached.checked < CHECK_EVERY
+
+
+def _refresh(session: Session, initiative_id: int, cached: _Cached) -> None:
+    """Apply the revisions `cached` has not seen; read everything again on the first call or after a rollback."""
+    generation, checked = _generation, time.monotonic()
+    seen = cached.newest if cached.newest >= 0 else session.exec(select(func.max(GlossaryRevision.id))).one() or 0
+    floor = max(seen - LOOKBACK, 0)
+    recent = frozenset((revision, term_id, at) for revision, term_id, at in session.exec(
+        select(GlossaryRevision.id, GlossaryRevision.term_id, GlossaryRevision.at)
+        .where(col(GlossaryRevision.id) > floor)) if revision is not None)
+    newest = max((revision for revision, _, _ in recent), default=floor)
+    if cached.newest < 0 or newest < cached.newest or cached.revisions - recent:  # first read, rollback, restore
+        cached.index = _build_index(session, initiative_id)
+    elif changed := {term_id for _, term_id, _ in recent - cached.revisions}:
+        _apply(session, cached.index, initiative_id, changed)
+    cached.revisions, cached.newest = recent, newest
+    cached.generation, cached.checked = generation, checked
 
 
 def _build_index(session: Session, initiative_id: int) -> TermIndex:
-    names: dict[int, str] = {}
-    pairs: list[tuple[str, int]] = []
-    for term_id, term, key in session.exec(
-            select(GlossaryTerm.id, GlossaryTerm.term, GlossaryTerm.normalized)
-            .where(GlossaryTerm.initiative_id == initiative_id)):
-        assert term_id is not None  # a primary key read back from the table
-        names[term_id] = term
-        pairs.append((key, term_id))
-    pairs += list(session.exec(select(GlossaryAlias.normalized, GlossaryAlias.term_id)
-                               .where(GlossaryAlias.initiative_id == initiative_id)))
+    index = TermIndex()
+    terms = session.exec(select(GlossaryTerm.id, GlossaryTerm.term, GlossaryTerm.normalized)
+                         .where(GlossaryTerm.initiative_id == initiative_id)).all()
+    aliases = session.exec(select(GlossaryAlias.normalized, GlossaryAlias.term_id)
+                           .where(GlossaryAlias.initiative_id == initiative_id)).all()
+    _add_keys(index, terms, aliases)
+    return index
+
+
+def _apply(session: Session, index: TermIndex, initiative_id: int, term_ids: set[int]) -> None:
+    """Re-read the terms `term_ids` (of any initiative; others are ignored) into `index`."""
+    ids = sorted(term_ids)
+    terms = session.exec(select(GlossaryTerm.id, GlossaryTerm.term, GlossaryTerm.normalized)
+                         .where(GlossaryTerm.initiative_id == initiative_id, col(GlossaryTerm.id).in_(ids))).all()
+    aliases = session.exec(select(GlossaryAlias.normalized, GlossaryAlias.term_id)
+                           .where(GlossaryAlias.initiative_id == initiative_id,
+                                  col(GlossaryAlias.term_id).in_(ids))).all()
+    retired: set[int] = set()
+    for term_id in ids:
+        index.cards.pop(term_id, None)
+        for position in index.positions.pop(term_id, ()):
+            retired.add(position)
+            key = index.keys[position]
+            if index.by_key.get(key) == term_id:
+                del index.by_key[key]
+            index.key_terms[position] = -1
+    for postings, size in ((index.grams, 4), (index.short_grams, 3)):
+        for gram in {gram for position in retired for gram in _grams(index.keys[position], size)} & postings.keys():
+            postings[gram] = tuple(p for p in postings[gram] if p not in retired)
+    for length in {len(index.keys[position]) for position in retired} & index.by_length.keys():
+        index.by_length[length] = {p: k for p, k in index.by_length[length].items() if p not in retired}
+    _add_keys(index, terms, aliases)
+
+
+def _add_keys(index: TermIndex, terms: Sequence[tuple[int | None, str, str]],
+              aliases: Sequence[tuple[str, int]]) -> None:
+    """Append the keys of `terms` (id, name, key) and their `aliases` (key, term id) to `index`."""
+    pairs: list[tuple[str, int]] = [(key, term_id) for term_id, _, key in terms if term_id is not None]
+    pairs += aliases
+    first = len(index.keys)
     grams: dict[str, list[int]] = {}
-    by_length: dict[int, tuple[list[str], list[int]]] = {}
-    for position, (key, _) in enumerate(pairs):
+    short_grams: dict[str, list[int]] = {}
+    short: dict[int, dict[int, str]] = {}
+    positions: dict[int, list[int]] = {}
+    for position, (key, term_id) in enumerate(pairs, start=first):
         for gram in _grams(key):
             grams.setdefault(gram, []).append(position)
         if len(key) <= SHORT_QUERY + 1:
-            same_length = by_length.setdefault(len(key), ([], []))
-            same_length[0].append(key)
-            same_length[1].append(position)
-    return TermIndex(keys=[k for k, _ in pairs], key_terms=[t for _, t in pairs], by_key=dict(pairs),
-                     names=names, grams={g: tuple(p) for g, p in grams.items()}, by_length=by_length)
+            short.setdefault(len(key), {})[position] = key
+            for gram in _grams(key, 3):
+                short_grams.setdefault(gram, []).append(position)
+        positions.setdefault(term_id, []).append(position)
+    index.key_terms.extend(term_id for _, term_id in pairs)  # first: readers walk `keys` by position
+    index.keys.extend(key for key, _ in pairs)
+    index.names.update((named, name) for named, name, _ in terms if named is not None)
+    index.by_key.update(pairs)
+    for postings, new in ((index.grams, grams), (index.short_grams, short_grams)):
+        for gram, found in new.items():
+            postings[gram] = postings.get(gram, ()) + tuple(found)
+    for length, keys in short.items():
+        index.by_length[length] = {**index.by_length.get(length, {}), **keys}
+    for term_id, found in positions.items():
+        index.positions[term_id] = index.positions.get(term_id, ()) + tuple(found)
 
 
-def _grams(key: str) -> set[str]:
+def _grams(key: str, size: int = 4) -> set[str]:
     padded = f" {key} "
-    return {padded[i:i + 4] for i in range(len(padded) - 3)}
+    return {padded[i:i + size] for i in range(len(padded) - size + 1)}
+
+
+def _sharing(postings: dict[str, tuple[int, ...]], grams: set[str]) -> set[int]:
+    """The positions of the (up to `CANDIDATES`) keys sharing the most of the rarest of `grams`."""
+    found = sorted((postings.get(g, ()) for g in grams), key=len)
+    shared = Counter(chain.from_iterable(p for p in found[:RAREST_GRAMS] if len(p) <= COMMON_GRAM))
+    return set(heapq.nlargest(CANDIDATES, shared, key=shared.__getitem__))
 
 
 def find(session: Session, initiative_id: int, text: str) -> GlossaryTerm | None:
     """The term named `text` (its name, an alias or an acronym, in any case or accents)."""
     return _named(session, term_index(session, initiative_id), text)
+
+
+def _stored_named(session: Session, initiative_id: int, key: str) -> GlossaryTerm | None:
+    """The term whose name or other name normalises to `key`, as stored now: writes decide on this, not on the cache.
+
+    (A concurrent writer's term may be newer than the cached index; the core's rerun
+    after a unique violation must see it.)
+    """
+    term = session.exec(select(GlossaryTerm).where(GlossaryTerm.initiative_id == initiative_id,
+                                                   GlossaryTerm.normalized == key)).first()
+    if term is not None:
+        return term
+    term_id = session.exec(select(GlossaryAlias.term_id).where(GlossaryAlias.initiative_id == initiative_id,
+                                                                GlossaryAlias.normalized == key)).first()
+    return session.get(GlossaryTerm, term_id) if term_id is not None else None
 
 
 def _named(session: Session, index: TermIndex, text: str) -> GlossaryTerm | None:
@@ -510,21 +691,23 @@ def suggest(index: TermIndex, text: str, limit: int = 3) -> list[str]:
 
     Candidates are the keys sharing the most of the rarest 4-grams of `text` (a typo, a
     missing word, a different word order) and, for short words and acronyms whose
-    4-grams say little, the closest keys of about the same length; rapidfuzz's WRatio
-    ranks the few dozen candidates, so the cost hardly grows with the glossary.
+    4-grams say little, the closest keys of about the same length (or, in a large
+    glossary, the short keys sharing the most of its 3-grams); rapidfuzz's WRatio ranks
+    the few dozen candidates, so the cost hardly grows with the glossary.
     """
     key = normalize(text)
     if not key:
         return []
-    postings = sorted((index.grams[g] for g in _grams(key) if g in index.grams), key=len)
-    shared = Counter(chain.from_iterable(p for p in postings[:RAREST_GRAMS] if len(p) <= COMMON_GRAM))
-    candidates = set(heapq.nlargest(CANDIDATES, shared, key=shared.__getitem__))
-    lengths = range(len(key) - 1, len(key) + 2) if len(key) <= SHORT_QUERY else ()
-    for length in lengths:
-        keys, positions = index.by_length.get(length, ((), ()))
-        for _, _, found in process.extract(key, keys, scorer=fuzz.ratio, processor=None,
-                                           limit=limit + 2, score_cutoff=SUGGEST_CUTOFF):
-            candidates.add(positions[found])
+    candidates = _sharing(index.grams, _grams(key))
+    if len(key) <= SHORT_QUERY:
+        buckets = [index.by_length.get(length, {}) for length in range(len(key) - 1, len(key) + 2)]
+        if sum(len(bucket) for bucket in buckets) > BRUTE_FORCE:
+            candidates |= _sharing(index.short_grams, _grams(key, 3))
+            buckets = []
+        for bucket in buckets:
+            for _, _, position in process.extract(key, bucket, scorer=fuzz.ratio, processor=None,
+                                                  limit=limit + 2, score_cutoff=SUGGEST_CUTOFF):
+                candidates.add(position)
     scored: dict[int, float] = {}
     for position in candidates:
         score = fuzz.WRatio(key, index.keys[position], processor=None, score_cutoff=SUGGEST_CUTOFF)
@@ -538,11 +721,36 @@ def suggest(index: TermIndex, text: str, limit: int = 3) -> list[str]:
 def lookup(session: Session, initiative_id: int, text: str, now: datetime) -> Lookup:
     """Look `text` up; a miss is counted and answered with the closest term names."""
     index = term_index(session, initiative_id)
-    term = _named(session, index, text)
-    if term is not None:
-        return Lookup(load_entry(session, term), [])
+    term_id = index.by_key.get(normalize(text))
+    if term_id is not None:
+        card = index.cards.get(term_id)
+        if card is None:
+            card = _read_card(session, term_id)
+            if card is not None:
+                if len(index.cards) >= MAX_CARDS:
+                    index.cards.pop(next(iter(index.cards), term_id), None)
+                index.cards[term_id] = card
+        if card is not None:
+            proposer = session.get(Member, card.term.proposed_by_id) if card.term.proposed_by_id else None
+            return Lookup(Entry(card.term, card.senses, card.aliases, proposer), [])
     _count_miss(session, initiative_id, text, now)
     return Lookup(None, suggest(index, text))
+
+
+def _read_card(session: Session, term_id: int) -> Entry | None:
+    """The term with its senses (one statement) and aliases (another), taken out of the session to keep
+    between lookups; without the proposer, whose name may change while the term does not."""
+    rows = session.exec(select(GlossaryTerm, GlossarySense)
+                        .join(GlossarySense, col(GlossarySense.term_id) == GlossaryTerm.id, isouter=True)
+                        .where(GlossaryTerm.id == term_id).order_by(col(GlossarySense.position))).all()
+    if not rows:
+        return None
+    aliases = session.exec(select(GlossaryAlias).where(GlossaryAlias.term_id == term_id)
+                           .order_by(col(GlossaryAlias.alias))).all()
+    entry = Entry(rows[0][0], [sense for _, sense in rows if sense is not None], list(aliases), None)
+    for row in (entry.term, *entry.senses, *entry.aliases):
+        session.expunge(row)
+    return entry
 
 
 def _count_miss(session: Session, initiative_id: int, text: str, now: datetime) -> None:
@@ -630,6 +838,8 @@ def complete(session: Session, initiative_id: int, prefix: str, limit: int = 25)
     starting: dict[int, None] = {}
     containing: dict[int, None] = {}
     for position, name in enumerate(index.keys):
+        if index.key_terms[position] < 0:
+            continue
         if name.startswith(key):
             starting[index.key_terms[position]] = None
         elif key in name:

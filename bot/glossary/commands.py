@@ -1,8 +1,9 @@
 """`/ci glossary`: look terms up, propose and approve definitions, browse, see history and gaps.
 
 Anyone in an initiative's channel may read the glossary; members propose terms
-(backbone staff add agreed ones); backbone staff and steering committee members
-approve proposals. The domain work is in `bot.glossary.book`; this module only turns
+(backbone staff add agreed ones); backbone staff and steering committee members (not
+observers) approve other people's proposals and edit definitions, keeping the earlier
+text in the term's history. The domain work is in `bot.glossary.book`; this module only turns
 it into replies, buttons and forms.
 """
 
@@ -23,11 +24,12 @@ from bot.core.messages import (
     FormField,
     Reply,
 )
+from bot.core.permissions import permits
 from bot.core.registry import Access, Registry
 from bot.core.render import Markup
 from bot.glossary import book
 from storage.ids import id_of
-from storage.models import GlossaryTerm, GroupKind, Member
+from storage.models import GlossaryTerm, Member, TermStatus
 
 ADD_USAGE = ('Write it like /ci glossary add "common agenda" = A shared vision for change. '
              "For the meaning a term has in one context, put the context in brackets before "
@@ -35,7 +37,10 @@ ADD_USAGE = ('Write it like /ci glossary add "common agenda" = A shared vision f
 LIST_LIMIT = 60
 MAX_BUTTON_VALUE = 70  # a button's action and value fit in 90 characters
 _OPENING_QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c"}
-SUBCOMMANDS = ("add", "approve", "list", "history", "misses")
+SUBCOMMANDS = ("add", "approve", "edit", "list", "history", "misses")
+EDIT_USAGE = ("Write it like /ci glossary edit \"common agenda\" = NEW DEFINITION, or /ci glossary edit TERM "
+              "(CONTEXT) = NEW DEFINITION for the meaning it has in one context; /ci glossary edit TERM "
+              "alone opens a form with the current text.")
 
 
 def register(registry: Registry) -> None:
@@ -47,29 +52,39 @@ def register(registry: Registry) -> None:
         details="Names, other names and acronyms all work, in any case and with or without accents.",
     )
     registry.command(
-        "glossary add", add, summary="Propose a term and its definition.", usage="/ci glossary add TERM = DEFINITION",
+        "glossary add", add, access=Access.ACT,
+        summary="Propose a term and its definition.", usage="/ci glossary add TERM = DEFINITION",
         details="Backbone staff add agreed terms; other members' terms stay proposed until approved. "
                 "Add a meaning for one context with /ci glossary add TERM (CONTEXT) = DEFINITION.",
     )
     registry.command(
-        "glossary approve", approve, summary="Agree a proposed term (backbone and steering committee).",
+        "glossary approve", approve, access=Access.STEERING,
+        summary="Agree a term someone else proposed (backbone and steering committee).",
         usage="/ci glossary approve TERM",
+    )
+    registry.command(
+        "glossary edit", edit, access=Access.STEERING,
+        summary="Change a definition; the earlier text stays in the history (backbone and steering committee).",
+        usage="/ci glossary edit TERM [(CONTEXT)] = NEW DEFINITION",
+        details="Without = it opens a form with the current text. /ci glossary history TERM shows every "
+                "earlier definition.",
     )
     registry.command(
         "glossary list", list_terms, access=Access.ANYONE,
         summary="List the terms, or those starting with some letters.", usage="/ci glossary list [LETTER]",
     )
     registry.command(
-        "glossary history", history, summary="Who changed a term, when, and how.",
+        "glossary history", history, access=Access.MEMBER, summary="Who changed a term, when, and how.",
         usage="/ci glossary history TERM",
     )
     registry.command(
         "glossary misses", misses, access=Access.BACKBONE,
         summary="The words people looked up that have no entry yet.", usage="/ci glossary misses",
     )
-    registry.action("glossary.propose", propose_form)
-    registry.action("glossary.add", submit_form)
-    registry.action("glossary.approve", approve_button)
+    registry.action("glossary.propose", propose_form, access=Access.ACT)
+    registry.action("glossary.add", submit_form, access=Access.ACT)
+    registry.action("glossary.approve", approve_button, access=Access.STEERING)
+    registry.action("glossary.edit", submit_edit, access=Access.STEERING)
     registry.completer("term", complete)
     registry.home(home)
 
@@ -108,20 +123,35 @@ def add(ctx: Context, args: Args) -> Reply:
         saved, created = book.add_definition(ctx.session, _initiative_id(ctx), entry,
                                              actor_id=member.id, agreed=ctx.is_backbone(), now=ctx.now)
     except book.EntryError as exc:
-        raise UserError(exc.message, usage=_refusal_help(exc, term)) from exc
+        raise UserError(exc.message, usage=_refusal_help(ctx, exc, term)) from exc
     return _added(ctx, saved, created)
 
 
 def approve(ctx: Context, args: Args) -> Reply:
     """Agree a proposed term named by the caller."""
-    member = _require_approver(ctx)
+    member = ctx.require_member()
     term = _require_term(ctx, args.joined(), "/ci glossary approve TERM")
+    _refuse_own(term, member)
     if not book.approve(ctx.session, term, actor_id=member.id, now=ctx.now):
         return Reply(sections=[ctx.markup.render_string("{{ t|b }} is already agreed.", t=term.term)],
                      ephemeral=True)
     reply = card(ctx, book.load_entry(ctx.session, term))
     reply.context = f"Approved by {member.name}."
     return reply
+
+
+def edit(ctx: Context, args: Args) -> Reply:
+    """Replace a definition from `TERM [(CONTEXT)] = NEW DEFINITION`, or open the edit form for `TERM`."""
+    member = ctx.require_member()
+    if "=" not in args.text:
+        term = _require_term(ctx, args.joined(), EDIT_USAGE)
+        return Reply(form=_edit_form(book.load_entry(ctx.session, term)), ephemeral=True)
+    name, context, definition = parse_definition(args.text)
+    term = _require_term(ctx, name, EDIT_USAGE)
+    try:
+        return _edited(ctx, term, member, context, definition)
+    except book.EntryError as exc:
+        raise UserError(exc.message, usage=EDIT_USAGE) from exc
 
 
 def list_terms(ctx: Context, args: Args) -> Reply:
@@ -209,14 +239,27 @@ def submit_form(ctx: Context, value: str, fields: dict[str, str]) -> Reply | For
 
 def approve_button(ctx: Context, value: str, fields: dict[str, str]) -> Reply:
     """The Approve button on a proposed term's card."""
-    member = _require_approver(ctx)
+    member = ctx.require_member()
     term = book.term_by_id(ctx.session, _initiative_id(ctx), value)
     if term is None:
         raise UserError("That term is no longer in the glossary.")
+    _refuse_own(term, member)
     approved = book.approve(ctx.session, term, actor_id=member.id, now=ctx.now)
     reply = card(ctx, book.load_entry(ctx.session, term))
     reply.context = f"Approved by {member.name}." if approved else "Already agreed."
     return reply
+
+
+def submit_edit(ctx: Context, value: str, fields: dict[str, str]) -> Reply | FormErrors:
+    """Save the edit form: the new definition of the term's meaning for the chosen context."""
+    member = ctx.require_member()
+    term = book.term_by_id(ctx.session, _initiative_id(ctx), value)
+    if term is None:
+        raise UserError("That term is no longer in the glossary.")
+    try:
+        return _edited(ctx, term, member, fields.get("context", "").strip(), fields.get("definition", "").strip())
+    except book.EntryError as exc:
+        return FormErrors({exc.field: exc.message})
 
 
 def complete(ctx: Context, prefix: str) -> list[str]:
@@ -251,6 +294,9 @@ def card(ctx: Context, entry: book.Entry) -> Reply:
     fields.append(Field("Status", m.render("glossary/glossary_status.j2", proposed=entry.proposed)))
     if entry.proposer is not None:
         fields.append(Field("Proposed by" if entry.proposed else "Added by", m.escape(entry.proposer.name)))
+    edits = book.edit_count(ctx.session, term) if _may_approve(ctx) else 0
+    if edits:
+        fields.append(Field("Earlier definitions", m.escape(f"{edits}: /ci glossary history {term.term}")))
     reply = Reply(
         title=f"{term.term} (proposed)" if entry.proposed else term.term,
         sections=[m.render("glossary/glossary_sense.j2", context=s.context, definition=s.definition)
@@ -260,7 +306,7 @@ def card(ctx: Context, entry: book.Entry) -> Reply:
     if entry.proposed:
         reply.context = ("A proposed definition: backbone staff or the steering committee "
                          "have not agreed it yet.")
-        if _may_approve(ctx):
+        if _may_approve(ctx) and not _own(term, ctx.member):
             reply.buttons.append(Button("Approve", "glossary.approve", str(term.id), ButtonStyle.PRIMARY))
     return reply
 
@@ -311,26 +357,57 @@ def _added(ctx: Context, term: GlossaryTerm, created: bool) -> Reply:
     return reply
 
 
-def _refusal_help(error: book.EntryError, term: str) -> str:
+def _refusal_help(ctx: Context, error: book.EntryError, term: str) -> str:
     if error.usage:
         return error.usage
     if isinstance(error, book.AlreadyDefined):
+        change = (f"change the existing text with /ci glossary edit {term} = NEW DEFINITION" if _may_approve(ctx)
+                  else "to change the existing text, ask your backbone team or the steering committee")
         return (f"Read it with /ci glossary {term}. To add the meaning it has in one context, write "
-                f"/ci glossary add {term} (CONTEXT) = DEFINITION; to change the existing text, "
-                "ask your backbone team.")
+                f"/ci glossary add {term} (CONTEXT) = DEFINITION; {change}.")
     return ADD_USAGE
 
 
+def _edited(ctx: Context, term: GlossaryTerm, member: Member, context: str, definition: str) -> Reply:
+    """Save a new definition for `term`'s meaning in `context` and show the card (`book.EntryError` if refused)."""
+    book.edit_definition(ctx.session, term, context, definition, actor_id=member.id, now=ctx.now)
+    reply = card(ctx, book.load_entry(ctx.session, term))
+    reply.context = f"Definition changed by {member.name}; the earlier text is in /ci glossary history {term.term}."
+    return reply
+
+
+def _edit_form(entry: book.Entry) -> Form:
+    """The form that edits one meaning of a term, filled in with its first meaning."""
+    first = entry.senses[0] if entry.senses else None
+    return Form(
+        title=f"Edit {entry.term.term}"[:60],
+        action="glossary.edit",
+        value=str(entry.term.id),
+        fields=(
+            FormField("definition", "Definition", kind=FieldKind.LONG_TEXT, max_length=book.MAX_DEFINITION,
+                      initial=first.definition if first else ""),
+            FormField("context", "Context (empty for the general meaning)", required=False,
+                      max_length=book.MAX_CONTEXT, initial=first.context if first else "",
+                      hint="Which meaning to change, when the term has one per context"),
+        ),
+        submit_label="Save",
+    )
+
+
 def _may_approve(ctx: Context) -> bool:
-    return ctx.in_kind(GroupKind.BACKBONE, GroupKind.STEERING)  # no groups without a member
+    """Backbone staff and steering committee members who are not observers approve and edit terms."""
+    return permits(ctx, Access.STEERING)
 
 
-def _require_approver(ctx: Context) -> Member:
-    member = ctx.require_member()
-    if not _may_approve(ctx):
-        raise NotAllowed("Only backbone staff and steering committee members can approve glossary "
-                         "terms. Ask one of them to review the proposal.")
-    return member
+def _own(term: GlossaryTerm, member: Member | None) -> bool:
+    return member is not None and term.proposed_by_id == member.id
+
+
+def _refuse_own(term: GlossaryTerm, member: Member) -> None:
+    """Nobody approves their own proposal: agreement needs a second person."""
+    if _own(term, member) and term.status == TermStatus.PROPOSED:
+        raise NotAllowed(f"You proposed “{term.term}”, so someone else must approve it: another backbone "
+                         "staff member or a steering committee member.")
 
 
 def _require_term(ctx: Context, text: str, usage: str) -> GlossaryTerm:
