@@ -7,13 +7,15 @@ text, and templates never have to remember to escape.
 
 The core knows only the plain `Dialect` (the console's and stored text's). Each chat
 adapter hands the core its own subclass (`bot/adapters/*/dialect.py`) through the
-registry: how it escapes, emphasises and links, and the limits of its forms. The core
-never asks which platform it is on.
+registry: how it escapes, emphasises and links, the limits of its forms, and where in
+its markup no footnote mark may go (code, quotes, links: `Dialect.linkable`, used by
+`bot.core.notes`). The core never asks which platform it is on.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,19 @@ from bot.core.time import day_text, moment_text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e]")
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+# Where no word gets a note, on every platform: web and mail addresses, quoted passages, quoted lines.
+UNLINKABLE_EVERYWHERE = (
+    r"(?:\b(?:https?|ftp)\\?:|\bwww\.)\S+",
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+    r'"[^"\n]*"|“[^”\n]*”|«[^»\n]*»',
+    r"(?m:^>.*$)",
+)
+
+
+def unlinkable_pattern(*patterns: str) -> re.Pattern[str]:
+    """One pattern matching any of `patterns` or of the stretches no platform links (`UNLINKABLE_EVERYWHERE`)."""
+    return re.compile("|".join(f"(?:{p})" for p in (*patterns, *UNLINKABLE_EVERYWHERE)))
 
 
 class Markup(str):
@@ -43,6 +58,28 @@ def strip_controls(text: Any) -> str:
     return _CONTROL.sub("", "" if text is None else str(text))
 
 
+@dataclass(frozen=True)
+class Note:
+    """A footnote on a word of a message, such as a glossary term's definition.
+
+    `key` says what the note is about: a message notes each key once, at its first
+    occurrence. `text` is plain text (adapters show it as such), without its mark.
+    """
+
+    key: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Where `note` applies: characters `start` to `end` of the `piece`-th text an annotator was given."""
+
+    piece: int
+    start: int
+    end: int
+    note: Note
+
+
 class Dialect:
     """The markup of one platform: escaping, emphasis, links, limits and template rendering.
 
@@ -56,6 +93,8 @@ class Dialect:
     bold_mark = italic_mark = code_mark = ""  # what surrounds bold, italic and code text
     link_format = "{label} ({url})"
     escapes_code = False  # whether text inside code marks is escaped too
+    unlinkable = unlinkable_pattern()  # stretches of rendered text where no word gets a note (code, quotes, links)
+    web_links = False  # whether its readers get signed links to the bot's web pages (forms, unsubscribe)
 
     def escape(self, text: Any) -> Markup:
         """User text made inert for this platform: no mention, link or formatting survives."""
@@ -83,6 +122,21 @@ class Dialect:
     def link(self, url: str, label: Any) -> Markup:
         """A link to a trusted `url` (never user input) with an escaped label."""
         return Markup(self.link_format.format(url=url, label=self.escape(label)))
+
+    def linkable(self, text: str) -> list[tuple[int, int]]:
+        """The (start, end) stretches of rendered `text` whose words may carry a note: not code, quotes or links."""
+        stretches, start = [], 0
+        for found in self.unlinkable.finditer(text):
+            if found.start() > start:
+                stretches.append((start, found.start()))
+            start = max(start, found.end())
+        if start < len(text):
+            stretches.append((start, len(text)))
+        return stretches
+
+    def note_mark(self, number: int) -> str:
+        """The mark of footnote `number`, after the word it explains and before the note (¹, ², ...)."""
+        return str(number).translate(_SUPERSCRIPTS)
 
     @staticmethod
     def _marked(mark: str, inner: Markup) -> Markup:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.core.render import Dialect
+from bot.core.render import Dialect, unlinkable_pattern
 
 _MARKDOWN = re.compile(r"([\\*_~`|>#\[\]()<:-])")
 _MASS = re.compile(r"@(everyone|here)", re.IGNORECASE)
@@ -19,6 +19,9 @@ class DiscordDialect(Dialect):
     label_limit = 45
     bold_mark, italic_mark, code_mark = "**", "*", "`"
     link_format = "[{label}]({url})"
+    # code blocks and spans, links and spoilers (their marks backslash-escaped are user text)
+    unlinkable = unlinkable_pattern(r"(?s:(?<!\\)```.*?```)", r"(?<!\\)`[^`\n]*`",
+                                    r"(?<!\\)\[[^\]\n]*\]\([^)\s]*\)", r"(?<!\\)\|\|.*?\|\|")
 
     def escape_plain(self, text: str) -> str:
         """Markdown characters backslash-escaped, ``@everyone``/``@here`` broken with a zero-width space."""
