@@ -53,7 +53,8 @@ def options(
     read_secret_files()
 
 
-SECRETS = ("DATABASE_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DISCORD_TOKEN")
+SECRETS = ("DATABASE_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DISCORD_TOKEN",
+           "SMTP_URL", "CIBOT_SECRET_KEY")
 
 
 def read_secret_files() -> None:
@@ -151,18 +152,70 @@ def load(path: Annotated[Path, typer.Argument(help="The initiative YAML file.")]
 
 
 @app.command()
+def permissions() -> None:
+    """Print who may run each /ci command (the permission matrix in the README)."""
+    from bot.bootstrap import build_registry
+    from bot.core.permissions import matrix
+
+    sys.stdout.write(matrix(build_registry()))
+
+
+@app.command()
 def shell(
     as_: Annotated[str, typer.Option("--as", help="Member key to speak as (from the initiative YAML).")] = "",
+    initiative: InitiativeOption = "",
+    web: Annotated[int, typer.Option("--web", metavar="PORT",
+                                     help="Also serve the public pages and calendar feeds on 127.0.0.1:PORT.")] = 0,
 ) -> None:
     """Chat with the bot in this terminal; pipe commands in to script it."""
+    from sqlmodel import select
+
     from bot.adapters.console import ConsoleSession
     from bot.bootstrap import build_core
     from bot.core.context import Origin
+    from storage.db import session_scope
+    from storage.models import Initiative
 
     engine = open_database()
-    session = ConsoleSession(build_core(engine), Origin("console", as_ or "guest"),
+    with session_scope(engine) as db:
+        several = len(db.exec(select(Initiative.id).limit(2)).all()) > 1
+        slug = pick_initiative(db, initiative).slug if initiative or several else ""
+    if web:
+        _serve_web_beside(engine, web)
+    session = ConsoleSession(build_core(engine), Origin("console", as_ or "guest", initiative=slug),
                              read=_reader(), out=sys.stdout)
     session.run()
+
+
+def _serve_web_beside(engine: Engine, port: int) -> None:
+    """Serve the HTTP routes (public pages, calendar feeds) on 127.0.0.1:`port` while the console runs."""
+    import asyncio
+    import contextlib
+    import socket
+    import threading
+    import time
+
+    from sqlmodel import select
+
+    from bot.http_routes import routes, serve_routes
+    from bot.serve import ConfigError, check_port
+    from storage.db import session_scope
+    from storage.models import Initiative
+
+    try:
+        check_port("127.0.0.1", port)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    threading.Thread(target=asyncio.run, args=(serve_routes(routes(engine), "127.0.0.1", port),),
+                     name="web", daemon=True).start()
+    for _ in range(100):  # up to 5 s for the server to listen before its address is printed
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            break
+        time.sleep(0.05)
+    with session_scope(engine) as db:
+        slugs = db.exec(select(Initiative.slug)).all()
+    for slug in slugs:
+        sys.stdout.write(f"Public progress page: http://127.0.0.1:{port}/p/{slug} (404 until something is published)\n")
 
 
 def _reader() -> Callable[[str], str | None]:
@@ -272,11 +325,33 @@ def config_check(
         except DiscordConfigError as exc:
             if os.environ.get("DISCORD_TOKEN"):
                 say("DISCORD_APPLICATION_ID / DISCORD_GUILD_IDS", False, str(exc))
+    _check_email(say)
     if unknown := wanted - {"slack", "discord"}:
         say("--platform", False, f"unknown platform {', '.join(sorted(unknown))}; use slack, discord or both")
     typer.echo("all set" if not problems else f"{problems} problem(s)")
     if problems:
         raise typer.Exit(1)
+
+
+def _check_email(say: Callable[[str, bool, str], None]) -> None:
+    """The email settings, when SMTP_URL is set: a readable URL and sender, and a signing key for links."""
+    import os
+
+    from bot.adapters.email.settings import EmailConfigError, EmailSettings
+
+    try:
+        found = EmailSettings.from_env()
+    except EmailConfigError as exc:
+        say("SMTP_URL / SMTP_FROM", False, str(exc))
+        return
+    if found is None:
+        say("SMTP_URL", True, "not set (optional): nothing is emailed")
+        return
+    scheme = "smtps" if found.implicit_tls else "smtp"
+    say("SMTP_URL", True, f"{scheme}://{found.host}:{found.port}, from {found.sender}")
+    key = os.environ.get("CIBOT_SECRET_KEY", "")
+    say("CIBOT_SECRET_KEY", len(key) >= 32, f"set ({len(key)} characters)" if len(key) >= 32 else
+        "needs at least 32 characters to sign the links in emails (openssl rand -hex 32)")
 
 
 def _without_password(url: str) -> str:
@@ -371,6 +446,26 @@ def calendar(
     sys.stdout.write(feed.decode())
 
 
+@app.command()
+def publish(
+    directory: Annotated[Path, typer.Argument(help="The folder to write index.html into (created if missing).")],
+    initiative: InitiativeOption = "",
+) -> None:
+    """Write the public progress page as static files, for any web host or to open from disk."""
+    from datetime import UTC, datetime
+
+    from bot.core.errors import UserError
+    from bot.publish.site import write_site
+
+    with database_session() as session:
+        slug = pick_initiative(session, initiative).slug
+    try:
+        target = write_site(open_database(), slug, directory, datetime.now(UTC))
+    except UserError as exc:
+        raise fail(exc.message) from None
+    typer.echo(f"wrote {target} (open {target.resolve().as_uri()})")
+
+
 @slack_app.command("link")
 def slack_link(
     save: Annotated[bool, typer.Option("--apply", help="Save what was found (without it, only show it).")] = False,
@@ -427,18 +522,61 @@ def discord_sync() -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit log's hash chain and print its head; exit 1 at the first broken or missing event."""
-    from storage.audit_chain import verify_chain
+def audit_verify(
+    head: Annotated[str, typer.Option("--head", help="A head posted earlier (a hash); default: the last one "
+                                                     "the bot posted.")] = "",
+) -> None:
+    """Check the audit log's chain, that a head posted earlier is still in it, and the decision tables against it.
 
+    Exits 1 and names what it found when a link is broken, the head is missing (the log was cut),
+    or a decision, vote or ballot row differs from the log.
+    """
+    from storage.audit import AuditKeyError, audit_key
+    from storage.audit_chain import last_posted_head, replay_decisions, verify_chain
+
+    try:
+        key = audit_key()
+    except AuditKeyError as exc:
+        raise fail(str(exc)) from None
     with database_session() as session:
-        check = verify_chain(session)
-    if not check.ok:
+        posted = last_posted_head(session)
+        wanted = head.strip().lower() or (posted[1] if posted else "")
+        check = verify_chain(session, key, wanted)
+        differences = replay_decisions(session) if check.broken_id is None else []
+    source = "given with --head" if head.strip() else (f"posted by the bot for event {posted[0]}" if posted else "")
+    if check.broken_id is not None:
         typer.echo(f"audit log BROKEN at event {check.broken_id}: {check.problem}", err=True)
+    for finding in check.findings:
+        typer.echo(f"audit log NOT TRUSTWORTHY: {finding}", err=True)
+    for difference in differences:
+        typer.echo(f"tables differ from the log: {difference}", err=True)
+    if not check.ok or differences:
         raise typer.Exit(1)
     typer.echo(f"audit log intact: {check.checked} events checked; head {check.head or '(empty)'}")
-    typer.echo("Keep the head somewhere else: a later head must follow from it, which also shows "
-               "if the newest events were deleted.")
+    typer.echo(f"checked against the head {wanted} ({source}): it is still in the log." if wanted else
+               "no head was posted yet and none was given with --head: deleting the newest events would not show.")
+    typer.echo("every decision, vote and ballot row matches the log.")
+    typer.echo(f"links are keyed with CIBOT_AUDIT_KEY ({check.keyed} keyed, {check.checked - check.keyed} plain "
+               "from before the key)." if key else
+               "links are plain hashes: no CIBOT_AUDIT_KEY is set, so someone with database access could edit "
+               "an event and recompute the chain. Set CIBOT_AUDIT_KEY (or CIBOT_AUDIT_KEY_FILE).")
+
+
+@audit_app.command("seal")
+def audit_seal() -> None:
+    """Append an event linked with CIBOT_AUDIT_KEY, so an existing plain chain is protected from here on."""
+    from storage.audit import AuditKeyError, audit_key, record
+
+    try:
+        key = audit_key()
+    except AuditKeyError as exc:
+        raise fail(str(exc)) from None
+    if key is None:
+        raise fail("set CIBOT_AUDIT_KEY (or CIBOT_AUDIT_KEY_FILE) first: sealing links the chain with that key")
+    with database_session() as session:
+        event = record(session, "audit.sealed", initiative_id=None)
+        session.flush()
+        typer.echo(f"sealed: event {event.id} is linked with the key; head {event.hash}")
 
 
 def _export(render: Callable[[Session, int], str], fmt: str, output: Path | None, initiative: str) -> None:

@@ -20,7 +20,9 @@ from sqlalchemy.engine import Engine
 from bot.bootstrap import build_core
 from bot.core.clock import ManualClock
 from bot.core.core import Core
+from bot.glossary.book import forget_indexes
 from storage.db import make_engine, upgrade
+from tests.browser import browser  # noqa: F401 - the real-browser fixture, for every test module
 from tests.chat import Chat
 from tests.db_helpers import PG_URL, require_postgres, scratch_schema
 from tests.fake_slack_api import FakeSlackApi
@@ -65,6 +67,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         if tables:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
     engine.dispose()
+    forget_indexes()  # the next test reuses this URL and its ids: nothing cached may carry over
 
 
 @pytest.fixture

@@ -102,3 +102,25 @@ def test_version_is_the_installed_package_version(tmp_path: Path) -> None:
 
     shown = cibot("--version", db=f"sqlite:///{tmp_path}/v.db")
     assert shown.returncode == 0 and shown.stdout.strip() == f"cibot {version('cibot')}"
+
+
+def test_the_demo_shell_serves_the_public_page_while_it_runs(db: str, tmp_path: Path) -> None:
+    import urllib.request
+
+    from tests.process_helpers import env_for, free_port
+
+    cibot("load", str(EXAMPLE), db=db)
+    port = free_port()
+    shell = subprocess.Popen([sys.executable, "-m", "bot.cli", "shell", "--as", "maria", "--web", str(port)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=tmp_path,
+                             env=env_for(db))
+    try:
+        assert shell.stdout is not None
+        line = shell.stdout.readline()
+        assert f"http://127.0.0.1:{port}/p/riverbend" in line
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/p/riverbend", timeout=10).read().decode()
+        assert "<main" in page and "enrol" in page.lower()
+        busy = cibot("shell", "--as", "maria", "--web", str(port), db=db, stdin="quit\n")
+        assert busy.returncode != 0 and "cannot listen" in busy.stdout + busy.stderr
+    finally:
+        shell.communicate("quit\n", timeout=30)
