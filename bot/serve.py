@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 
 from bot import bootstrap as composition
+from bot.adapters.email.web import routes as email_pages
 from bot.core import metrics
 from bot.core.core import Core
 from bot.core.delivery import Sender
@@ -92,14 +93,15 @@ async def serve(engine: Engine, settings: Settings, *, host: str = "0.0.0.0", po
     senders: dict[str, Sender] = {}
     front_ends: list[Coroutine[Any, Any, None]] = []
     ready: list[Callable[[], Awaitable[None]]] = []
+    web_routes = routes(engine) + email_pages(core)
     if settings.slack is not None:
         from bot.adapters.slack.sender import SlackSender
         from bot.adapters.slack.server import run_slack
 
         senders["slack"] = SlackSender(settings.slack.web_client(retry_rate_limited=False))
-        front_ends.append(run_slack(core, port=port, host=host, settings=settings.slack, routes=routes(engine)))
+        front_ends.append(run_slack(core, port=port, host=host, settings=settings.slack, routes=web_routes))
     else:
-        front_ends.append(serve_routes(routes(engine), host, port))
+        front_ends.append(serve_routes(web_routes, host, port))
     if settings.discord is not None:
         from bot.adapters.discord.client import build_discord_client, run_discord
         from bot.adapters.discord.sender import DiscordSender
@@ -108,6 +110,9 @@ async def serve(engine: Engine, settings: Settings, *, host: str = "0.0.0.0", po
         senders["discord"] = DiscordSender(client)
         front_ends.append(run_discord(core, client=client))
         ready.append(client.wait_until_ready)
+    email = email_sender(engine)
+    if email is not None:
+        senders[email.platform] = email
     log.info("serving %s on %s:%d", ", ".join(settings.platforms), host, port)
     unserved(engine, settings.platforms)  # logs bound platforms not served and what waits for them
     async with asyncio.TaskGroup() as parts:  # one part failing stops the others: no half-running bot
@@ -115,6 +120,18 @@ async def serve(engine: Engine, settings: Settings, *, host: str = "0.0.0.0", po
             parts.create_task(front_end)
         # a database outage is not a failure: the leader's work backs off and resumes inside
         parts.create_task(outliving_outages("leader", lambda: lead(engine, lambda: background(core, senders, ready))))
+
+
+def email_sender(engine: Engine) -> Sender | None:
+    """The SMTP sender when `SMTP_URL` is set (email is off without it); `ConfigError` when it is wrong."""
+    from bot.adapters.email.sender import EmailSender
+    from bot.adapters.email.settings import EmailConfigError, EmailSettings
+
+    try:
+        settings = EmailSettings.from_env()
+    except EmailConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    return EmailSender(engine, settings) if settings is not None else None
 
 
 async def until_terminated(work: Awaitable[None]) -> None:

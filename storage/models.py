@@ -30,6 +30,7 @@ from storage.initiative import (
     Role,
 )
 from storage.jobs import scheduled_jobs
+from storage.mail import DigestSetting, EmailMode, EmailOptOut, EmailPreference
 from storage.measures import (
     Indicator,
     IndicatorReporter,
@@ -46,6 +47,7 @@ from storage.meetings import (
     MeetingNote,
 )
 from storage.outbox import OutboxMessage, OutboxStatus
+from storage.publish import PublishedItem, PublishKind
 
 __all__ = [
     "Decision",
@@ -63,6 +65,10 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "scheduled_jobs",
+    "DigestSetting",
+    "EmailMode",
+    "EmailOptOut",
+    "EmailPreference",
     "ActionItem",
     "AgendaItem",
     "Attendance",
@@ -85,4 +91,6 @@ __all__ = [
     "PlatformIdentity",
     "Role",
     "TermStatus",
+    "PublishedItem",
+    "PublishKind",
 ]

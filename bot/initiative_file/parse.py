@@ -44,8 +44,10 @@ from bot.initiative_file.values import (
     text_list,
     timezone,
 )
-from bot.measures.file_section import check_indicators, read_indicators
+from bot.measures.file_section import check_indicators, read_indicators, whole
 from bot.meetings.file_section import check_cadences, read_cadences
+from bot.publish.file_section import check_publish, read_publish
+from storage.mail import DIGEST_CADENCES
 from storage.models import GroupKind, Role, TermStatus
 
 
@@ -92,6 +94,7 @@ INITIATIVE_FIELDS = {
     "name": Field(text(200), required=True),
     "common_agenda": Field(text(4000)),
     "timezone": Field(timezone),
+    "min_contributors": Field(whole(1, 100)),
 }
 
 
@@ -177,6 +180,7 @@ GROUP_FIELDS = {
     "purpose": Field(text(2000)),
     "channels": Field(read_channels),
     "members": Field(read_roles),
+    "digest": Field(choice(DIGEST_CADENCES, "digest cadence")),
 }
 
 
@@ -256,6 +260,7 @@ SECTIONS: dict[str, Field] = {
     "glossary": Field(read_glossary),
     "indicators": Field(read_indicators),
     "cadences": Field(read_cadences),
+    "publish": Field(read_publish),
 }
 
 
@@ -313,5 +318,5 @@ def check_references(spec: InitiativeSpec, problems: Problems) -> None:
 
 
 CHECKS: tuple[Callable[[InitiativeSpec, Problems], None], ...] = (
-    check_keys, check_platform_ids, check_references, check_indicators, check_cadences,
+    check_keys, check_platform_ids, check_references, check_indicators, check_cadences, check_publish,
 )

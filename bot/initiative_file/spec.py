@@ -9,6 +9,7 @@ from bot.glossary.book import TermEntry
 from bot.initiative_file.problems import Where
 from bot.measures.indicators import IndicatorSpec
 from bot.meetings.file_section import CadenceSpec
+from bot.publish.file_section import PublishSpec
 
 
 @dataclass
@@ -19,6 +20,7 @@ class InitiativeInfo:
     name: str
     common_agenda: str = ""
     timezone: str = "UTC"
+    min_contributors: int = 3  # partners a figure shown outside the backbone is built from, at least
 
 
 @dataclass
@@ -43,6 +45,7 @@ class GroupSpec:
     channels: list[ChannelSpec] = field(default_factory=list)
     members: dict[str, str] = field(default_factory=dict)
     member_where: dict[str, Where] = field(default_factory=dict)
+    digest: str = ""  # week, month or off; "" leaves the group's digest cadence as it is
 
 
 @dataclass
@@ -78,4 +81,5 @@ class InitiativeSpec:
     glossary: list[TermEntry] = field(default_factory=list)
     indicators: list[IndicatorSpec] = field(default_factory=list)
     cadences: list[CadenceSpec] = field(default_factory=list)
+    publish: PublishSpec | None = None  # None: the file says nothing about the public page
     lines: dict[str, int] = field(default_factory=dict)  # section name -> its line

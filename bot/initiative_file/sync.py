@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from bot.core.errors import UserError
+from bot.digests.file_section import sync_digest_section
 from bot.glossary.book import upsert_terms
 from bot.initiative_file.parse import parse_initiative
 from bot.initiative_file.problems import InitiativeFileError, Problems, Where
@@ -25,6 +26,7 @@ from bot.initiative_file.report import LoadReport, Tally
 from bot.initiative_file.spec import InitiativeSpec, MemberSpec
 from bot.measures.file_section import sync_indicator_section
 from bot.meetings.file_section import sync_cadence_section
+from bot.publish.file_section import sync_publish_section
 from storage import audit
 from storage.ids import id_of
 from storage.models import (
@@ -87,7 +89,8 @@ class Run:
 def _upsert_initiative(session: Session, spec: InitiativeSpec,
                        row: Initiative | None) -> tuple[Initiative, str]:
     info = spec.initiative
-    values: dict[str, Any] = {"name": info.name, "common_agenda": info.common_agenda, "timezone": info.timezone}
+    values: dict[str, Any] = {"name": info.name, "common_agenda": info.common_agenda, "timezone": info.timezone,
+                              "min_contributors": info.min_contributors}
     if row is None:
         row = Initiative(slug=info.slug, **values)
         session.add(row)
@@ -318,5 +321,5 @@ def sync_glossary(run: Run) -> Tally | None:
 # Each step syncs one kind of row and reports on it (None: the file says nothing about it).
 STEPS: tuple[Callable[[Run], Tally | None], ...] = (
     sync_members, sync_identities, sync_groups, sync_bindings, sync_memberships, sync_glossary,
-    sync_indicator_section, sync_cadence_section,
+    sync_indicator_section, sync_cadence_section, sync_publish_section, sync_digest_section,
 )

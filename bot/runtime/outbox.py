@@ -31,7 +31,8 @@ from bot.core.delivery import Target
 from bot.core.messages import Reply, reply_to_dict
 from bot.core.registry import Registry, registry_of
 from bot.core.render import Dialect
-from storage.initiative import ChannelBinding, Platform, PlatformIdentity
+from bot.runtime import mail
+from storage.initiative import ChannelBinding, Membership, Platform, PlatformIdentity
 from storage.outbox import OutboxMessage, OutboxStatus
 from storage.types import utcnow
 
@@ -77,7 +78,8 @@ def enqueue_to_group(session: Session, group_id: int, key: str, build: Build, *,
 
     `build` is called once per platform with its `Dialect` and returns the Reply; each
     message's key is `key` suffixed with ``@platform:channel``; `not_before` holds
-    them back until then. Returns how many messages were newly queued.
+    them back until then. The group's members who read this kind of message by email
+    get it there too (`enqueue_emails`). Returns how many messages were newly queued.
     """
     bindings = session.exec(
         select(ChannelBinding).where(ChannelBinding.group_id == group_id).order_by(col(ChannelBinding.id))
@@ -91,14 +93,18 @@ def enqueue_to_group(session: Session, group_id: int, key: str, build: Build, *,
         reply = replies[target.platform]
         queued += enqueue(session, f"{key}@{target.platform}:{binding.channel_id}", target, reply,
                           not_before=not_before)
-    return queued
+    if mail.kind_of(key) is None:
+        return queued
+    members = session.exec(select(Membership.member_id).where(Membership.group_id == group_id)).all()
+    return queued + enqueue_emails(session, members, key, build, not_before=not_before)
 
 
 def enqueue_to_member(session: Session, member_id: int, key: str, build: Build, *,
                       not_before: datetime | None = None) -> int:
     """Queue a direct message to the member on every platform they have an identity on.
 
-    The console identity is skipped (it has nobody to deliver to). Keys are suffixed
+    The console identity is skipped (it has nobody to deliver to); a member who reads
+    this kind of message by email gets it there (`enqueue_emails`). Keys are suffixed
     with ``@platform:user``; `not_before` holds them back until then. Returns how many
     messages were newly queued.
     """
@@ -113,7 +119,25 @@ def enqueue_to_member(session: Session, member_id: int, key: str, build: Build, 
         reply = build(registry_of(session).dialect_for(target.platform))
         queued += enqueue(session, f"{key}@{target.platform}:{identity.platform_user_id}", target, reply,
                           not_before=not_before)
-    return queued
+    return queued + enqueue_emails(session, [member_id], key, build, not_before=not_before)
+
+
+def enqueue_emails(session: Session, member_ids: Collection[int], key: str, build: Build, *,
+                   not_before: datetime | None = None) -> int:
+    """Queue an email to each of `member_ids` who gets this kind of message by email (see `bot.runtime.mail`).
+
+    Only reminders, data prompts and digests go by email; keys are suffixed with
+    ``@email:MEMBER_ID``. Returns how many were newly queued.
+    """
+    kind = mail.kind_of(key)
+    if kind is None:
+        return 0
+    members = mail.recipients(session, member_ids, kind)
+    if not members:
+        return 0
+    reply = build(registry_of(session).dialect_for(mail.PLATFORM))
+    return sum(enqueue(session, f"{key}@{mail.PLATFORM}:{member.id}", Target(mail.PLATFORM, user_id=str(member.id)),
+                       reply, not_before=not_before) for member in members)
 
 
 def register(registry: Registry) -> None:

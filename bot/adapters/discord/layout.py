@@ -181,7 +181,8 @@ def _flag(match: re.Match[str], completers: frozenset[str]) -> OptionSpec:
 
 
 def _staff_only(commands: list[Command]) -> bool:
-    return all(c.access == Access.BACKBONE for c in commands)
+    """Whether a first word may leave the menu for `/ci run`: its commands are all for staff, or all seldom used."""
+    return all(c.access == Access.BACKBONE for c in commands) or all(c.seldom for c in commands)
 
 
 def _name(text: str) -> str:
