@@ -6,6 +6,7 @@ repository root: `.venv/bin/python -m bench.NAME`.
 
 from __future__ import annotations
 
+import json
 import random
 import statistics
 import tempfile
@@ -39,19 +40,24 @@ def scratch_database(url: str | None = None) -> Iterator[Engine]:
         yield engine
 
 
-@contextmanager
-def local_database() -> Iterator[tuple[str, Engine]]:
-    """A scratch schema on the PostgreSQL at `PG_URL` when it answers, else a temporary SQLite
-    file; with the name of the database used."""
+def local_database_url() -> tuple[str, str | None]:
+    """("PostgreSQL", `PG_URL`) when that server answers, else ("SQLite", None): what
+    `scratch_database` takes."""
     try:
         make_engine(PG_URL).dispose()
     except DatabaseError as exc:
         print(f"note: PostgreSQL unreachable ({exc}); falling back to SQLite")
-        with scratch_database() as engine:
-            yield "SQLite", engine
-        return
-    with scratch_database(PG_URL) as engine:
-        yield "PostgreSQL", engine
+        return "SQLite", None
+    return "PostgreSQL", PG_URL
+
+
+@contextmanager
+def local_database() -> Iterator[tuple[str, Engine]]:
+    """A scratch schema on the PostgreSQL at `PG_URL` when it answers, else a temporary SQLite
+    file; with the name of the database used."""
+    name, url = local_database_url()
+    with scratch_database(url) as engine:
+        yield name, engine
 
 
 @contextmanager
@@ -98,3 +104,15 @@ def percentile(samples: list[float], p: float) -> float:
 def verdict(ok: bool) -> str:
     """PASS or FAIL."""
     return "PASS" if ok else "FAIL"
+
+
+RESULT = "BENCH-RESULT "  # the prefix of the lines `make bench` (bench.report) gathers into its table
+
+
+def result(goal: str, figure: str, peer: str, ratio: float | None, target: str, ok: bool) -> bool:
+    """Print one goal's figure, its peer's figure, their ratio and the verdict, as a line for
+    the `make bench` table; return `ok`."""
+    shown = f"{ratio:.2f}" if ratio is not None else "-"
+    print(RESULT + json.dumps({"goal": goal, "figure": figure, "peer": peer, "ratio": shown, "target": target,
+                               "verdict": verdict(ok)}), flush=True)
+    return ok

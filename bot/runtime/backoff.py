@@ -4,6 +4,9 @@ A loop that meets a database error (see `storage.db.unreachable`) asks `Backoff.
 how long to wait: 0.2 s at first, doubling up to 10 s, with jitter so that replicas do
 not come back in step. The first failure of an outage is logged as one warning, the
 first success after it as one info line; the retries in between are quiet.
+
+`AdaptiveRate` is the same idea for a platform's rate limit: the dispatcher's workspace
+pace grows while sends go through and backs off when the platform answers 429.
 """
 
 from __future__ import annotations
@@ -79,3 +82,39 @@ def _summary(error: BaseException) -> str:
     cause = getattr(error, "orig", None) or error
     first = (str(cause).strip().splitlines() or [""])[0]
     return f"{type(cause).__name__}: {first}" if first else type(cause).__name__
+
+
+class AdaptiveRate:
+    """A send rate that finds what the platform accepts: additive increase, multiplicative decrease.
+
+    It starts at `start` messages per second and climbs by `SLOW_START` msg/s per second
+    of sending until the first 429, then by `CLIMB` of itself per second. A 429 lowers it
+    (to half the first time, then to `DECREASE` of itself) once per Retry-After pause: the
+    other sends already under way when the pause began hit the same limit, they tell
+    nothing new. It stays between `FLOOR` and `ceiling`.
+    """
+
+    SLOW_START = 1.0  # msg/s gained per second before the first 429
+    CLIMB = 0.01  # share of the rate gained per second after it
+    FIRST_DECREASE = 0.5
+    DECREASE = 0.8
+    FLOOR = 0.5
+
+    def __init__(self, start: float, ceiling: float) -> None:
+        self.rate = start
+        self.ceiling = max(ceiling, start)
+        self.limited = False  # a 429 was seen: the slow start is over
+        self._pause_ends = float("-inf")
+
+    def accepted(self) -> None:
+        """A message went through: one send's share of a second's increase."""
+        gain = self.CLIMB * self.rate if self.limited else self.SLOW_START
+        self.rate = min(self.ceiling, self.rate + gain / self.rate)
+
+    def refused(self, now: float, retry_after: float) -> float:
+        """A 429 arrived at `now` with `retry_after` seconds: lower the rate once per pause; when the pause ends."""
+        if now >= self._pause_ends:
+            self.rate = max(self.FLOOR, self.rate * (self.DECREASE if self.limited else self.FIRST_DECREASE))
+            self.limited = True
+        self._pause_ends = max(self._pause_ends, now + retry_after)
+        return self._pause_ends

@@ -11,9 +11,10 @@ only the channel of an in-doubt message waits for its answer, new messages to
 other channels go out meanwhile.
 
 Traffic is shaped per platform (`Pace`): one channel gets at most one message per
-`channel_interval`, one workspace at most `workspace_rate` messages per second,
-while distinct channels are served concurrently. A 429 pauses the channel and the
-workspace for its Retry-After; other failures are retried with exponential backoff
+`channel_interval`, one workspace at most `workspace_rate` messages per second (on
+Slack a rate that adapts to the platform's answers, `AdaptiveRate`), while distinct
+channels are served concurrently. A 429 pauses the channel and the workspace for its
+Retry-After; other failures are retried with exponential backoff
 until `max_failures`, then the message is marked failed with the error.
 """
 
@@ -35,7 +36,7 @@ from bot.core import metrics
 from bot.core.clock import Clock, SystemClock
 from bot.core.delivery import DeliveryFailed, RateLimited, Sender, Target
 from bot.core.messages import reply_from_dict
-from bot.runtime.backoff import Backoff
+from bot.runtime.backoff import AdaptiveRate, Backoff
 from storage.db import unreachable
 from storage.outbox import OutboxMessage, OutboxStatus
 
@@ -48,20 +49,26 @@ class Pace:
     """How fast one platform accepts messages from the bot.
 
     `channel_interval`: seconds between two messages to the same channel or person.
-    `workspace_rate`: messages per second across a workspace (0: no limit).
+    `workspace_rate`: messages per second across a workspace (0: no limit); the starting
+    rate when `workspace_ceiling` is set.
     `per_bot`: the workspace limit is global to the bot (Discord), not per team.
+    `workspace_ceiling`: when set, the workspace rate adapts to the platform's answers
+    (`AdaptiveRate`: climbs while messages go through, drops on a 429) up to this.
     """
 
     channel_interval: float
     workspace_rate: float
     per_bot: bool = False
+    workspace_ceiling: float = 0.0
 
 
-# Slack: ~1 msg/s per channel, "several hundred per minute" per workspace.
+# Slack: ~1 msg/s per channel, "several hundred per minute" per workspace, the real allowance
+# varying by workspace and method: start at 5/s and find it.
 # Discord: 5 msgs / 5 s per channel, 50 requests/s per bot.
 PACES = {
-    "slack": Pace(channel_interval=1.0, workspace_rate=5.0),
+    "slack": Pace(channel_interval=1.0, workspace_rate=5.0, workspace_ceiling=20.0),
     "discord": Pace(channel_interval=1.0, workspace_rate=40.0, per_bot=True),
+    "email": Pace(channel_interval=0.0, workspace_rate=5.0, per_bot=True),  # one SMTP server: a few emails a second
 }
 UNLIMITED = Pace(channel_interval=0.0, workspace_rate=0.0)
 BURST = 2.0  # sends of one workspace that may go back to back after the event loop was held up
@@ -92,6 +99,7 @@ class _Shaping:
     lane_ready: dict[tuple[str, str, str], float]
     gate_slot: dict[tuple[str, ...], float]
     gate_paused: dict[tuple[str, ...], float]
+    gate_rate: dict[tuple[str, ...], float]
 
 
 class Dispatcher:
@@ -133,6 +141,7 @@ class Dispatcher:
         self._gate_slot: dict[tuple[str, ...], float] = {}
         self._gate_paused: dict[tuple[str, ...], float] = {}
         self._gate_bucket: dict[tuple[str, ...], tuple[float, float]] = {}
+        self._gate_rate: dict[tuple[str, ...], AdaptiveRate] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._outcomes: list[dict[str, Any]] = []
         self._flush_lock = asyncio.Lock()
@@ -265,7 +274,7 @@ class Dispatcher:
         self._lane_ready = {lane: t for lane, t in self._lane_ready.items() if t > loop.time()}
         claimed = await asyncio.to_thread(self._claim_due, room, loop.time(), _Shaping(
             frozenset(self._busy | set(self._checking)), dict(self._lane_ready), dict(self._gate_slot),
-            dict(self._gate_paused)))
+            dict(self._gate_paused), {gate: adaptive.rate for gate, adaptive in self._gate_rate.items()}))
         for row in claimed:
             self._busy.add(row.lane)
             task = asyncio.create_task(self._deliver(row))
@@ -296,7 +305,7 @@ class Dispatcher:
                     slot = max(at, projected.get(gate, 0.0), shaping.gate_paused.get(gate, 0.0))
                     if slot > at + self.horizon:
                         continue
-                    projected[gate] = slot + 1 / pace.workspace_rate
+                    projected[gate] = slot + 1 / shaping.gate_rate.get(gate, pace.workspace_rate)
                 lanes.add(lane)
                 chosen.append(id_)
                 if len(chosen) >= room:
@@ -351,10 +360,14 @@ class Dispatcher:
                     row.target, reply_from_dict(json.loads(row.payload)), key=row.key)
             self.counts["sent"] += 1
             metrics.SENDS.labels(platform=row.target.platform, status="sent").inc()
+            if adaptive := self._adaptive(gate, pace):
+                adaptive.accepted()
             outcome = self._sent(row, message_id)
         except RateLimited as exc:
             metrics.RATE_LIMITED.labels(platform=row.target.platform).inc()
             resume = loop.time() + exc.retry_after
+            if adaptive := self._adaptive(gate, pace):
+                resume = adaptive.refused(loop.time(), exc.retry_after)
             self._lane_ready[row.lane] = resume
             self._gate_paused[gate] = max(self._gate_paused.get(gate, 0.0), resume)
             self.counts["retry"] += 1
@@ -399,7 +412,8 @@ class Dispatcher:
         apart; a message whose slot was overtaken by a pause takes a new one after it,
         so the messages held back by a 429 do not all go at the instant it ends. When a
         busy event loop wakes several late messages at once, a token bucket `BURST`
-        deep lets only that many go together and spaces the rest at the rate.
+        deep lets only that many go together and spaces the rest at the rate. The rate
+        is the workspace's current one (`_rate`).
         """
         loop = asyncio.get_running_loop()
         while True:
@@ -408,15 +422,32 @@ class Dispatcher:
             slot = max(loop.time(), self._gate_paused.get(gate, 0.0))
             if pace.workspace_rate:
                 slot = max(slot, self._gate_slot.get(gate, 0.0))
-                self._gate_slot[gate] = slot + 1 / pace.workspace_rate
+                self._gate_slot[gate] = slot + 1 / self._rate(gate, pace)
             await asyncio.sleep(max(0.0, slot - loop.time()))
             if self._gate_paused.get(gate, 0.0) > loop.time():
                 continue
             if pace.workspace_rate:  # a busy event loop wakes late messages together: only a few go at once
-                while (tokens := self._tokens(gate, pace.workspace_rate, loop.time())) < 1:
-                    await asyncio.sleep((1 - tokens) / pace.workspace_rate)
+                while (tokens := self._tokens(gate, self._rate(gate, pace), loop.time())) < 1:
+                    await asyncio.sleep((1 - tokens) / self._rate(gate, pace))
                 self._gate_bucket[gate] = (tokens - 1, loop.time())
             return
+
+    def workspace_rate(self, platform: str, team_id: str) -> float:
+        """Messages per second the dispatcher now allows itself in one workspace (0: no limit)."""
+        return self._rate(self._gate(platform, team_id), self._pace(platform))
+
+    def _adaptive(self, gate: tuple[str, ...], pace: Pace) -> AdaptiveRate | None:
+        """The workspace's adapting rate, or None when its pace is fixed."""
+        if not (pace.workspace_rate and pace.workspace_ceiling):
+            return None
+        if gate not in self._gate_rate:
+            self._gate_rate[gate] = AdaptiveRate(pace.workspace_rate, pace.workspace_ceiling)
+        return self._gate_rate[gate]
+
+    def _rate(self, gate: tuple[str, ...], pace: Pace) -> float:
+        """Messages per second the workspace may receive now."""
+        adaptive = self._adaptive(gate, pace)
+        return adaptive.rate if adaptive else pace.workspace_rate
 
     def _tokens(self, gate: tuple[str, ...], rate: float, now: float) -> float:
         """How many sends the workspace's bucket (`BURST` deep, refilled at `rate`) allows right now."""
