@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from bot import decisions, glossary, measures, meetings
+from bot import decisions, digests, glossary, measures, meetings, publish, rollup
 from bot.adapters.discord.dialect import DISCORD
+from bot.adapters.email.dialect import EMAIL
 from bot.adapters.slack.dialect import SLACK
 from bot.core import completions, help, home
 from bot.core.clock import Clock
@@ -19,8 +20,8 @@ from bot.core.render import PLAIN
 from bot.runtime import outbox
 from bot.runtime.scheduler import Scheduler
 
-CAPABILITIES = (help, home, glossary, meetings, decisions, measures, completions, outbox)
-DIALECTS = (PLAIN, SLACK, DISCORD)
+CAPABILITIES = (help, home, glossary, meetings, decisions, measures, rollup, digests, publish, completions, outbox)
+DIALECTS = (PLAIN, SLACK, DISCORD, EMAIL)
 
 
 def dialects_only() -> Registry:
