@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from bot.bootstrap import build_core
 from bot.core.clock import ManualClock
@@ -60,14 +60,25 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield url
     engine = make_engine(url)
     with engine.begin() as conn:
-        tables = conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-            "AND tablename <> 'alembic_version'"
-        )).scalars().all()
-        if tables:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        _empty_postgres_schema(conn)
     engine.dispose()
     forget_indexes()  # the next test reuses this URL and its ids: nothing cached may carry over
+
+
+def _empty_postgres_schema(conn: Connection) -> None:
+    """Empty the tables a test wrote to and restart the id sequences it used (all tables at once cost 0.2 s)."""
+    tables = conn.execute(text(
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
+    )).scalars().all()
+    filled = conn.execute(text(" UNION ALL ".join(
+        f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables))).scalars().all() if tables else []
+    if filled:
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in filled) + " RESTART IDENTITY CASCADE"))
+    used = conn.execute(text(
+        "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+    )).scalars().all()
+    for sequence in used:
+        conn.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
 
 
 @pytest.fixture
